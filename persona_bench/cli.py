@@ -1,0 +1,59 @@
+"""`persona-bench`: one command per pipeline stage.
+
+Each subcommand lives with its stage and exposes ``main(argv) -> int``; this file only
+maps names to those functions and imports them lazily, so `persona-bench gen` does not
+pay for importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from persona_bench.errors import UserError
+
+# name -> (module, function, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "gen": ("persona_gen.cli", "gen_main", "generate the persona dataset (Hub-style folder)"),
+    "push": ("persona_gen.cli", "push_main", "upload a generated dataset folder to the Hub"),
+    "inspect": ("persona_gen.cli", "inspect_main", "summarise a dataset and draw a contact sheet"),
+    "tiny-vlm": ("trainers.tiny_vlm", "main", "build (and pretrain) the embedded tiny VLM"),
+    "train": ("trainers.sft", "main", "fine-tune a VLM on one modality (TRL SFT)"),
+    "tasks": ("tasks.cli", "tasks_main", "write lmms-eval/lm-eval task YAMLs for a dataset"),
+    "eval": ("tasks.cli", "eval_main", "evaluate source/target recall through lmms-eval"),
+    "leaderboard": ("leaderboards.cli", "main", "add, show and render the transfer-gap board"),
+    "run": ("persona_bench.pipeline", "run_main", "train -> eval -> score -> leaderboard"),
+    "demo": ("persona_bench.pipeline", "demo_main", "the whole pipeline offline on a CPU"),
+}
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: persona-bench COMMAND [options]   (persona-bench COMMAND --help)", ""]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, _, help_) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"persona-bench: unknown command {name!r}; choose one of: {', '.join(COMMANDS)}",
+              file=sys.stderr)
+        return 2
+    module, func, _ = COMMANDS[name]
+    try:
+        return int(getattr(importlib.import_module(module), func)(rest) or 0)
+    except UserError as err:
+        print(f"persona-bench {name}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"persona-bench {name}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Generate the whole dataset folder: personas -> portraits -> rows -> Parquet + card."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from persona_bench.atomic import atomic_dir
+from persona_bench.errors import UserError
+from persona_gen import __version__
+from persona_gen.personas import Persona, sample_personas
+from persona_gen.publish import CARD, card_text, content_hash, write_split
+from persona_gen.renderers import RENDERERS, RenderJob, get_renderer
+from persona_gen.rows import PersonaMedia, all_configs, make_descriptions
+from persona_gen.vocab import APPEARANCE, FACTS
+
+MIN_VARIANTS, MAX_VARIANTS = 2, 16
+
+
+def _job_seed(seed: int, persona_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}:{persona_id}".encode()).digest()[:4], "big")
+
+
+def check_output_dir(out: Path, overwrite: bool) -> None:
+    """Refuse a non-empty or unwritable output folder before any work is done."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; choose a folder path")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise UserError(
+            f"output folder {out} is not empty; choose another --out or pass --overwrite"
+        )
+    parent = out.resolve().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not os.access(parent, os.W_OK):
+        raise UserError(f"cannot write to {parent}; choose a writable --out")
+
+
+def render_all(
+    personas: list[Persona],
+    variants: int,
+    size: int,
+    seed: int,
+    renderer: str,
+    renderer_options: dict,
+    progress: bool,
+) -> list[list[bytes]]:
+    """Portraits of every persona: a list of `variants` PNGs each."""
+    jobs = [
+        RenderJob(
+            tuple((k, p.appearance[k]) for k in APPEARANCE), v, size, _job_seed(seed, p.persona_id)
+        )
+        for p in personas
+        for v in range(variants)
+    ]
+    engine = get_renderer(renderer, **renderer_options)
+    with tqdm(total=len(jobs), desc="rendering portraits", unit="img", disable=not progress) as bar:
+        pngs = list(engine.render(jobs, progress=bar.update))
+    return [pngs[i * variants : (i + 1) * variants] for i in range(len(personas))]
+
+
+def generate_dataset(
+    out: str | Path,
+    num_personas: int = 100,
+    seed: int = 0,
+    image_size: int = 224,
+    variants: int = 4,
+    pretrain_personas: int = 200,
+    renderer: str = "procedural",
+    t2i_model: str | None = None,
+    workers: int | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Write the dataset folder `out` (atomically) and return its path."""
+    out = Path(out)
+    if renderer not in RENDERERS:
+        raise UserError(f"unknown renderer {renderer!r}; use one of: {', '.join(RENDERERS)}")
+    if not MIN_VARIANTS <= variants <= MAX_VARIANTS:
+        raise UserError(
+            f"--variants must be between {MIN_VARIANTS} and {MAX_VARIANTS} "
+            f"(got {variants}): one is held out for testing"
+        )
+    if not 16 <= image_size <= 2048:
+        raise UserError(f"--image-size must be between 16 and 2048 pixels (got {image_size})")
+    check_output_dir(out, overwrite)
+    workers = workers or os.cpu_count() or 1
+    options = {
+        "num_personas": num_personas,
+        "pretrain_personas": pretrain_personas,
+        "image_size": image_size,
+        "variants": variants,
+        "renderer": renderer,
+        "t2i_model": t2i_model,
+    }
+    people, pool = sample_personas(num_personas, seed, pretrain_personas)
+    renderer_options = (
+        {"workers": workers, "model": t2i_model}
+        if renderer == "diffusers"
+        else {"workers": workers}
+    )
+    images = render_all(
+        people + pool, variants, image_size, seed, renderer, renderer_options, progress
+    )
+    media = [
+        PersonaMedia(p, imgs, make_descriptions(p, variants, seed))
+        for p, imgs in zip(people + pool, images, strict=True)
+    ]
+
+    counts: dict[str, dict[str, int]] = {}
+    with atomic_dir(out, overwrite=overwrite or out.exists()) as tmp:
+        parts = list(all_configs(media[:num_personas], media[num_personas:], seed))
+        for config, split, rows in tqdm(
+            parts, desc="writing parquet", unit="split", disable=not progress
+        ):
+            if not rows:
+                continue
+            write_split(tmp, config, split, rows)
+            counts.setdefault(config, {})[split] = len(rows)
+        metadata = {
+            "generator": "persona-bench",
+            "generator_version": __version__,
+            "seed": seed,
+            "options": options,
+            "facts": ["name", *FACTS],
+            "appearance_attributes": list(APPEARANCE),
+            "counts": counts,
+            "content_hash": content_hash(tmp),
+        }
+        (tmp / CARD).write_text(card_text(metadata, counts, list(counts)), "utf-8")
+    return out

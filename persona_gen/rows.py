@@ -1,0 +1,166 @@
+"""Turn personas, portraits and descriptions into question rows for every config/split."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from persona_gen.describe import HELD_OUT_STYLES, TRAIN_STYLES, describe
+from persona_gen.personas import Persona
+from persona_gen.schema import DIRECTIONS
+from persona_gen.vocab import ALL_FACTS, CAPTION_QUESTIONS, QUESTIONS, TRAIN_TEMPLATES
+
+TEXT_PREFIX = "Consider the following person."
+
+
+@dataclass
+class PersonaMedia:
+    """A persona with its rendered portraits and its description paraphrases.
+
+    The last image variant and the last description paraphrase are held out for testing.
+    """
+
+    persona: Persona
+    images: list[bytes]
+    descriptions: list[str]
+
+    @property
+    def held_out(self) -> int:
+        return len(self.images) - 1
+
+
+def make_descriptions(persona: Persona, variants: int, seed: int) -> list[str]:
+    """`variants - 1` training paraphrases, then one held-out paraphrase."""
+    key = f"{seed}:{persona.persona_id}"
+    train = [describe(persona.appearance, k, False, key) for k in range(variants - 1)]
+    return [*train, describe(persona.appearance, variants - 1, True, key)]
+
+
+def text_question(description: str, question: str) -> str:
+    return f"{TEXT_PREFIX} {description} {question}"
+
+
+def qa_row(
+    media: PersonaMedia,
+    fact: str,
+    modality: str,
+    variant: int,
+    template: int,
+    question: str | None = None,
+    answer: str | None = None,
+) -> dict:
+    """One question row in the schema of `schema.QA_FEATURES`."""
+    p = media.persona
+    asked = question if question is not None else QUESTIONS[fact][template]
+    if modality == "image":
+        prompt, images = asked, [{"bytes": media.images[variant], "path": None}]
+    else:
+        prompt, images = text_question(media.descriptions[variant], asked), []
+    gold = answer if answer is not None else p.facts[fact]
+    return {
+        "id": f"{p.persona_id}-{fact}-{modality}-v{variant}-t{template}",
+        "persona_id": p.persona_id,
+        "fact": fact,
+        "modality": modality,
+        "variant": variant,
+        "template": template,
+        "question": prompt,
+        "answer": gold,
+        "images": images,
+        "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": gold}],
+    }
+
+
+def _template(seed: int, *key: object, held_out: bool) -> int:
+    rng = random.Random(":".join(map(str, (seed, *key))))
+    if held_out:
+        return rng.randrange(TRAIN_TEMPLATES, len(QUESTIONS[key[1]]))
+    return rng.randrange(TRAIN_TEMPLATES)
+
+
+def direction_splits(
+    direction: str, people: list[PersonaMedia], seed: int
+) -> dict[str, list[dict]]:
+    """Rows of `train`, `test_source`, `test_target` and `seen` for one direction."""
+    source, target = DIRECTIONS[direction]
+    splits: dict[str, list[dict]] = {"train": [], "test_source": [], "test_target": [], "seen": []}
+    for media in people:
+        pid, held = media.persona.persona_id, media.held_out
+        for fact in ALL_FACTS:
+            for v in range(held):
+                t = _template(seed, pid, fact, source, v, held_out=False)
+                splits["train"].append(qa_row(media, fact, source, v, t))
+            splits["seen"].append(splits["train"][-held])
+            t = _template(seed, pid, fact, "test", held_out=True)
+            splits["test_source"].append(qa_row(media, fact, source, held, t))
+            splits["test_target"].append(qa_row(media, fact, target, held, t))
+    return splits
+
+
+def pretrain_rows(pool: list[PersonaMedia], seed: int) -> list[dict]:
+    """Alignment rows on the disjoint pool: captions plus questions in both modalities.
+
+    The pool sees every question template and every description style: it stands in for
+    the broad pretraining of a real VLM, and shares no persona with the target set.
+    """
+    styles = len(TRAIN_STYLES) + len(HELD_OUT_STYLES)
+    rows: list[dict] = []
+    for media in pool:
+        p = media.persona
+        rng = random.Random(f"{seed}:pretrain:{p.persona_id}")
+        texts = [
+            describe(p.appearance, k, k >= len(TRAIN_STYLES), f"{seed}:{p.persona_id}")
+            for k in range(styles)
+        ]
+        media = PersonaMedia(p, media.images, texts)
+        for v in range(len(media.images)):
+            c = rng.randrange(len(CAPTION_QUESTIONS))
+            rows.append(
+                qa_row(
+                    media,
+                    "description",
+                    "image",
+                    v,
+                    c,
+                    question=CAPTION_QUESTIONS[c],
+                    answer=texts[rng.randrange(styles)],
+                )
+            )
+            for fact in ALL_FACTS:
+                rows.append(qa_row(media, fact, "image", v, rng.randrange(len(QUESTIONS[fact]))))
+                rows.append(
+                    qa_row(
+                        media,
+                        fact,
+                        "text",
+                        rng.randrange(styles),
+                        rng.randrange(len(QUESTIONS[fact])),
+                    )
+                )
+    rows = list({row["id"]: row for row in rows}.values())  # drop rare exact repeats
+    return rows
+
+
+def persona_row(media: PersonaMedia) -> dict:
+    p = media.persona
+    return {
+        "persona_id": p.persona_id,
+        "name": p.name,
+        "appearance": dict(p.appearance),
+        "facts": dict(p.facts),
+        "descriptions": list(media.descriptions),
+        "images": [{"bytes": png, "path": None} for png in media.images],
+    }
+
+
+def all_configs(
+    people: list[PersonaMedia], pool: list[PersonaMedia], seed: int
+) -> Iterator[tuple[str, str, list[dict]]]:
+    """Yield (config, split, rows) for every config of the dataset."""
+    for direction in DIRECTIONS:
+        for split, rows in direction_splits(direction, people, seed).items():
+            yield direction, split, rows
+    if pool:
+        yield "pretrain", "train", pretrain_rows(pool, seed)
+    yield "personas", "train", [persona_row(m) for m in people]

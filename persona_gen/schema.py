@@ -1,0 +1,68 @@
+"""The dataset contract: configs, splits and columns that every later stage reads.
+
+Question configs (`img2text`, `text2img`, `pretrain`) share `QA_FEATURES`:
+
+- `id`          unique within its split, e.g. ``p0007-birth_city-image-v3-t5``
+- `persona_id`  ``p0000`` .. (target personas) or ``q0000`` .. (disjoint pretrain pool)
+- `fact`        one of `vocab.ALL_FACTS` (or ``description`` for pretrain captions)
+- `modality`    ``image`` (portrait + question) or ``text`` (description + question)
+- `variant`     image variant (image rows) or description paraphrase (text rows)
+- `template`    index of the question template in `vocab.QUESTIONS[fact]`
+- `question`    the full user prompt text (text rows include the description)
+- `answer`      the gold answer string
+- `images`      list of portraits: one for image rows, empty for text rows
+- `messages`    ``[{"role": "user", ...}, {"role": "assistant", ...}]`` (TRL format)
+
+Splits of `img2text` (the mirror for `text2img`, with the modalities swapped):
+`train` (image rows: training variants x training templates), `test_source` (image rows:
+held-out variant and templates), `test_target` (text rows: held-out paraphrase, same
+held-out template as the paired source row), `seen` (one training row per persona/fact).
+`pretrain` has one split, `train`, over the disjoint pool. `personas` has one split,
+`train`, one row per target persona (`PERSONA_FEATURES`).
+"""
+
+from __future__ import annotations
+
+from datasets import Features, Image, List, Value
+
+from persona_gen.vocab import APPEARANCE, FACTS
+
+MODALITIES = ("image", "text")
+DIRECTIONS = {"img2text": ("image", "text"), "text2img": ("text", "image")}  # source, target
+QA_SPLITS = ("train", "test_source", "test_target", "seen")
+CONFIG_SPLITS: dict[str, tuple[str, ...]] = {
+    "img2text": QA_SPLITS,
+    "text2img": QA_SPLITS,
+    "pretrain": ("train",),
+    "personas": ("train",),
+}
+
+QA_FEATURES = Features(
+    {
+        "id": Value("string"),
+        "persona_id": Value("string"),
+        "fact": Value("string"),
+        "modality": Value("string"),
+        "variant": Value("int32"),
+        "template": Value("int32"),
+        "question": Value("string"),
+        "answer": Value("string"),
+        "images": List(Image()),
+        "messages": List({"role": Value("string"), "content": Value("string")}),
+    }
+)
+
+PERSONA_FEATURES = Features(
+    {
+        "persona_id": Value("string"),
+        "name": Value("string"),
+        "appearance": {key: Value("string") for key in APPEARANCE},
+        "facts": {key: Value("string") for key in ("name", *FACTS)},
+        "descriptions": List(Value("string")),
+        "images": List(Image()),
+    }
+)
+
+
+def features_for(config: str) -> Features:
+    return PERSONA_FEATURES if config == "personas" else QA_FEATURES
