@@ -1,0 +1,163 @@
+"""`persona-bench leaderboard {score,add,show,render,verify,push}`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from leaderboards.columns import COLUMN_KEYS, COLUMNS, DEFAULT_SORT, sort_rows, text_table
+from leaderboards.schema import DIRECTIONS, HARNESSES, METRICS
+from leaderboards.store import DEFAULT_BOARD, Board
+from persona_bench.atomic import write_text_atomic
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="persona-bench leaderboard",
+        description="Score evaluation logs and keep the transfer-gap leaderboard.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def board_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--board", type=Path, default=DEFAULT_BOARD,
+                       help="board folder (default: leaderboards/board/ in the repository)")
+
+    score = sub.add_parser("score", help="score a results folder (no board involved)")
+    score.add_argument("results_dir", type=Path, help="the harness's --output_path")
+    score.add_argument("--direction", choices=DIRECTIONS, help="default: every direction found")
+    score.add_argument("--base", type=Path, help="results folder of the base model, same tasks")
+    score.add_argument("--harness", choices=HARNESSES, help="default: detected from the files")
+    score.add_argument("--dataset", type=Path,
+                       help="dataset folder: check its content hash, take chance levels from it")
+    score.add_argument("--metric", choices=METRICS, default="exact")
+    score.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    score.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    score.add_argument("--json", type=Path, help="also write the full score as JSON here")
+
+    add = sub.add_parser("add", help="validate a run, recompute its scores, append its row")
+    add.add_argument("run", type=Path, help="run folder with run_manifest.json (or the file)")
+    add.add_argument("--name", help="display name (default: the manifest's model id)")
+    add.add_argument("--direction", help="refuse the run unless it is this direction")
+    add.add_argument("--dataset", type=Path, help="dataset folder: take chance levels from it")
+    add.add_argument("--replace", action="store_true",
+                     help="replace a row with the same name, model, direction and recipe")
+    board_arg(add)
+
+    show = sub.add_parser("show", help="print the board as a table")
+    show.add_argument("--sort", default=DEFAULT_SORT, metavar="COLUMN",
+                      help=f"one of {', '.join(COLUMN_KEYS)} (default: {DEFAULT_SORT})")
+    show.add_argument("--reverse", action="store_true", help="flip the sort order")
+    show.add_argument("--direction", choices=DIRECTIONS, help="only rows of this direction")
+    show.add_argument("--json", action="store_true", help="print the rows as JSON lines")
+    board_arg(show)
+
+    render = sub.add_parser("render", help="write Markdown, HTML and PNG plots")
+    render.add_argument("--out", type=Path, required=True, help="output folder, e.g. site/")
+    render.add_argument("--sort", default=DEFAULT_SORT, metavar="COLUMN")
+    board_arg(render)
+
+    verify = sub.add_parser("verify", help="recompute every row from its stored samples")
+    board_arg(verify)
+
+    push = sub.add_parser("push", help="publish the board as a Hub dataset (for a Space)")
+    push.add_argument("--repo-id", required=True, help="e.g. your-org/persona-bench-board")
+    push.add_argument("--private", action="store_true")
+    board_arg(push)
+    return parser
+
+
+def _score(args: argparse.Namespace) -> int:
+    from leaderboards.scoring import format_table, score_results
+
+    score = score_results(args.results_dir, args.direction, args.base, args.harness,
+                          dataset=args.dataset, metric=args.metric,
+                          n_resamples=args.resamples, seed=args.seed)
+    print(format_table(score))
+    if args.json:
+        write_text_atomic(args.json, score.to_json())
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    from leaderboards.submission import load_submission
+
+    sub = load_submission(args.run, args.direction)
+    chance, source = None, "given"
+    if args.dataset is not None:
+        from leaderboards.scoring import check_dataset
+
+        _, chance = check_dataset(args.dataset, [sub.run, *([sub.base] if sub.base else [])])
+        source = "dataset"
+    status, row = Board(args.board).add(sub, args.name, args.replace, chance, source)
+    verb = {"added": "added", "replaced": "replaced", "unchanged": "already on the board:"}
+    print(f"{verb[status]} row {row['row_id']} ({row['name']}, {row['direction']}, "
+          f"{row['training']['recipe']}) in {args.board}")
+    print("  " + "; ".join(f"{c.header}{c.arrow} {c.text(row)}" for c in COLUMNS
+                           if c.key in ("source", "target", "gap", "ratio", "chance")))
+    return 0
+
+
+def _rows(board: Board, sort: str, reverse: bool = False, direction: str | None = None) -> list:
+    rows = [r for r in board.rows() if direction in (None, r["direction"])]
+    return sort_rows(rows, sort, reverse)
+
+
+def _show(args: argparse.Namespace) -> int:
+    board = Board(args.board)
+    rows = _rows(board, args.sort, args.reverse, args.direction)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row, sort_keys=True))
+        return 0
+    if not rows:
+        print(f"{args.board} has no rows yet; add one with `persona-bench leaderboard add RUN`")
+        return 0
+    meta = board.meta()
+    print(f"dataset {meta['dataset']['id']} ({meta['dataset']['content_hash'][:19]}), metric "
+          f"{meta['metric']} match, 95% CI over personas; ↑ higher is better, ↓ lower is better")
+    print(text_table([c.header + c.arrow for c in COLUMNS],
+                     [[c.text(r) for c in COLUMNS] for r in rows]))
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from leaderboards.plots import write_plots
+    from leaderboards.render_html import render_html
+    from leaderboards.render_markdown import render_markdown
+
+    board = Board(args.board)
+    rows, meta = _rows(board, args.sort), board.meta()
+    args.out.mkdir(parents=True, exist_ok=True)
+    plots = write_plots(rows, args.out)
+    write_text_atomic(args.out / "leaderboard.md", render_markdown(rows, meta, plots))
+    write_text_atomic(args.out / "index.html", render_html(rows, meta, plots))
+    print(f"wrote {args.out}/index.html, leaderboard.md and {len(plots)} plots ({len(rows)} rows)")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    board = Board(args.board)
+    problems = board.verify()
+    for problem in problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    print(f"{len(board.rows())} rows checked, {len(problems)} problems")
+    return 1 if problems else 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from leaderboards.hub import push_board
+
+    url = push_board(Board(args.board), args.repo_id, args.private)
+    print(f"pushed {args.board} to {url}")
+    return 0
+
+
+COMMANDS = {"score": _score, "add": _add, "show": _show, "render": _render,
+            "verify": _verify, "push": _push}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return COMMANDS[args.command](args)

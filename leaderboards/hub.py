@@ -1,0 +1,31 @@
+"""Publish a board folder as a Hugging Face dataset repository (a Space can render it)."""
+
+from __future__ import annotations
+
+import os
+
+from leaderboards.store import BLOBS, META_NAME, ROWS_NAME, Board
+from persona_bench.errors import UserError
+
+PATTERNS = [META_NAME, ROWS_NAME, f"{BLOBS}/*"]
+
+
+def push_board(board: Board, repo_id: str, private: bool = False) -> str:
+    """Upload board.json, rows.jsonl and blobs/ to the dataset repo `repo_id`; its URL."""
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        raise UserError("HF_HUB_OFFLINE is set: unset it to push the board to the Hub")
+    if board.meta() is None:
+        raise UserError(f"{board.root} has no board.json; add a row before pushing")
+    board.rows()  # refuse to publish a corrupt board
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    try:
+        api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+        commit = api.upload_folder(repo_id=repo_id, repo_type="dataset",
+                                   folder_path=str(board.root), allow_patterns=PATTERNS,
+                                   commit_message="Update persona-bench leaderboard")
+    except Exception as err:  # noqa: BLE001 - any Hub failure is a user-facing error
+        raise UserError(f"push to {repo_id} failed ({type(err).__name__}: {err}); check "
+                        "`hf auth login` and the repo id") from None
+    return str(getattr(commit, "commit_url", None) or f"https://huggingface.co/datasets/{repo_id}")

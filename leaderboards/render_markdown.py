@@ -1,0 +1,36 @@
+"""The leaderboard as a Markdown table (for the README), linking the PNG plots beside it."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from leaderboards.columns import COLUMNS
+
+_MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_escape(text: str) -> str:
+    """Submitted text as inert Markdown: no HTML, links, emphasis or table breaks."""
+    flat = " ".join(str(text).split())
+    return _MARKDOWN.sub(r"\\\1", html.escape(flat, quote=False))
+
+
+def render_markdown(rows: list[dict], meta: dict | None, plots: dict[str, Path]) -> str:
+    lines = ["# persona-bench transfer-gap leaderboard", ""]
+    if meta:
+        lines += [f"Dataset {md_escape(meta['dataset']['id'])} "
+                  f"({meta['dataset']['content_hash'][:19]}), metric: {meta['metric']} match, "
+                  f"95% CI: paired bootstrap over personas ({meta['n_resamples']} resamples). "
+                  "Source recall: held-out questions in the trained modality; target recall: "
+                  "the same questions in the other modality. ↑ higher is better, "
+                  "↓ lower is better.", ""]
+    lines += ["| " + " | ".join(c.header + c.arrow for c in COLUMNS) + " |",
+              "|" + "|".join(" --- " for _ in COLUMNS) + "|"]
+    lines += ["| " + " | ".join(md_escape(c.text(r)) for c in COLUMNS) + " |" for r in rows]
+    if not rows:
+        lines.append("\n_No rows yet._")
+    lines.append("")
+    lines += [f"![{name}]({path.name})" for name, path in plots.items()]
+    return "\n".join(lines) + "\n"

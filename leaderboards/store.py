@@ -1,0 +1,229 @@
+"""The versioned board: plain files in a folder, safe under concurrent writers.
+
+Layout of a board folder (default: ``leaderboards/board/`` in the repository):
+
+- ``board.json``  what every row must agree on (`schema.BoardMeta`): dataset id and content
+  hash, harness, task versions, metric and bootstrap settings.
+- ``rows.jsonl``  one `schema.Row` per line, in the order they were added.
+- ``blobs/``      the files every row was computed from (results JSON, per-sample and
+  likelihood logs, manifest, training record), named by the sha256 of their bytes.
+
+Writers hold an exclusive `flock` on the board folder itself, write blobs first and
+replace ``rows.jsonl`` atomically last, so concurrent `add`s lose nothing and a crash
+leaves the previous board intact (at worst with an unreferenced blob).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import math
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from leaderboards.bootstrap import N_RESAMPLES
+from leaderboards.schema import (
+    BOARD_SCHEMA,
+    BoardMeta,
+    Row,
+    check_board_meta,
+    check_row,
+)
+from leaderboards.submission import (
+    Submission,
+    build_row,
+    canonical,
+    row_key,
+    run_files_from_blobs,
+    sha256,
+)
+from persona_bench.atomic import write_bytes_atomic, write_text_atomic
+from persona_bench.errors import UserError
+
+DEFAULT_BOARD = Path(__file__).resolve().parent / "board"
+META_NAME = "board.json"
+ROWS_NAME = "rows.jsonl"
+BLOBS = "blobs"
+DEFAULT_SCORING = {"metric": "exact", "n_resamples": N_RESAMPLES, "seed": 0}
+TOLERANCE = 1e-9
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False)
+
+
+class Board:
+    def __init__(self, root: str | Path = DEFAULT_BOARD) -> None:
+        self.root = Path(root)
+        self.blobs = self.root / BLOBS
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Exclusive lock on the board folder (released when the process dies, too)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def meta(self) -> BoardMeta | None:
+        path = self.root / META_NAME
+        if not path.exists():
+            return None
+        try:
+            meta = json.loads(path.read_text("utf-8"))
+        except ValueError as err:
+            raise UserError(f"{path} is corrupt ({err}); restore it with `git checkout -- "
+                            f"{path}`: nothing was changed") from None
+        return check_board_meta(meta, str(path))
+
+    def rows(self) -> list[Row]:
+        path = self.root / ROWS_NAME
+        if not path.exists():
+            return []
+        rows = []
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            where = f"{path} line {number}"
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise UserError(f"{where} is corrupt; restore the board with `git checkout -- "
+                                f"{self.root}`: nothing was changed") from None
+            rows.append(check_row(row, where))
+        if rows and not (self.root / META_NAME).exists():
+            raise UserError(f"{self.root} has rows but no {META_NAME}; restore it with "
+                            f"`git checkout -- {self.root}`")
+        ids = [r["row_id"] for r in rows]
+        if len(set(ids)) != len(ids):
+            raise UserError(f"{path} has a row twice; restore it with `git checkout -- {path}`")
+        return rows
+
+    def scoring(self) -> dict[str, Any]:
+        meta = self.meta()
+        return {k: meta[k] for k in DEFAULT_SCORING} if meta else dict(DEFAULT_SCORING)
+
+    def _write_rows(self, rows: list[Row]) -> None:
+        write_text_atomic(self.root / ROWS_NAME, "".join(_dumps(r) + "\n" for r in rows))
+
+    def _put_blob(self, name: str, data: bytes) -> None:
+        path = self.blobs / name
+        if not path.exists():
+            write_bytes_atomic(path, data)
+
+    def add(self, sub: Submission, name: str | None = None, replace: bool = False,
+            chance: dict[str, float] | None = None,
+            chance_source: str = "given") -> tuple[str, Row]:
+        """Score `sub` and append its row; returns ("added" | "replaced" | "unchanged", row)."""
+        scoring = self.scoring()
+        _merge_meta(self.meta(), sub, scoring)  # fail fast, before scoring
+        row, blobs = build_row(sub, name, scoring, chance, chance_source)
+        with self.locked():
+            meta = _merge_meta(self.meta(), sub, scoring)
+            rows = self.rows()
+            status = "added"
+            for old in rows:
+                if old["fingerprint"] == row["fingerprint"] and old["row_id"] == row["row_id"]:
+                    return "unchanged", old
+                if old["fingerprint"] == row["fingerprint"]:
+                    raise UserError(f"these samples are already on the board as row "
+                                    f"{old['row_id']} ({old['name']!r}); nothing was added")
+                if old["row_id"] == row["row_id"]:
+                    if not replace:
+                        raise UserError(
+                            f"row {old['row_id']} ({row['name']!r}, {row['direction']}, "
+                            f"{row['training']['recipe']}) is already on the board with other "
+                            "samples; pass --name to add it as another entry, or --replace")
+                    status = "replaced"
+            rows = [r for r in rows if r["row_id"] != row["row_id"]] + [row]
+            for blob_name, data in blobs.items():
+                self._put_blob(blob_name, data)
+            write_text_atomic(self.root / META_NAME, json.dumps(meta, indent=2, sort_keys=True)
+                              + "\n")
+            self._write_rows(rows)
+        return status, row
+
+    def verify(self) -> list[str]:
+        """Recompute every row from its stored blobs; the problems found (empty when sound)."""
+        meta, rows = self.meta(), self.rows()
+        problems = []
+        for row in rows:
+            try:
+                problems += [f"row {row['row_id']} ({row['name']}): {p}"
+                             for p in self._verify_row(row, meta)]
+            except UserError as err:
+                problems.append(f"row {row['row_id']} ({row['name']}): {err}")
+        return problems
+
+    def _verify_row(self, row: Row, meta: BoardMeta | None) -> list[str]:
+        from leaderboards.readers import load_run
+        from leaderboards.scoring import plain, score_run
+
+        problems = []
+        if meta is None or row["dataset"]["content_hash"] != meta["dataset"]["content_hash"]:
+            problems.append("dataset hash differs from board.json")
+        files = row["files"]
+        names = [n for kind in ("run", "base") if files.get(kind)
+                 for k in ("results", "samples", "likelihood") for n in files[kind][k].values()]
+        names += [files[k] for k in ("manifest", "train_record") if files.get(k)]
+        for name in names:
+            path = self.blobs / name
+            if not path.is_file() or sha256(path.read_bytes()) != name.split(".")[0]:
+                return [*problems, f"blob {name} is missing or altered"]
+        evidence = {"run": files["run"], "base": files["base"]}
+        if sha256(canonical(evidence))[:16] != row["fingerprint"]:
+            problems.append("fingerprint does not match the stored files")
+        key = row_key(row["name"], row["model"]["revision"], row["direction"],
+                      row["training"]["recipe_id"])
+        if key != row["row_id"]:
+            problems.append("row_id does not match name, revision, direction and recipe")
+        run = load_run(run_files_from_blobs(files["run"], self.blobs))
+        base = load_run(run_files_from_blobs(files["base"], self.blobs)) if files["base"] else None
+        scoring = row["scoring"]
+        score = score_run(run, row["direction"], base, scoring["chance"], scoring["metric"],
+                          scoring["n_resamples"], scoring["seed"])
+        if not _close(plain(score.directions[row["direction"]]), row["score"]):
+            problems.append("the stored scores differ from the scores recomputed from its samples")
+        return problems
+
+
+def _merge_meta(meta: BoardMeta | None, sub: Submission, scoring: dict[str, Any]) -> BoardMeta:
+    """The board metadata with this submission's tasks; an error if they are incompatible."""
+    prov = sub.run.provenance
+    versions = {t: p.version for t, p in prov.tasks.items()}
+    if meta is None:
+        return {"schema": BOARD_SCHEMA, "dataset": dict(sub.manifest["dataset"]),
+                "harness": prov.harness, "task_versions": dict(sorted(versions.items())),
+                **scoring}
+    where = "the leaderboard"
+    if sub.manifest["dataset"]["content_hash"] != meta["dataset"]["content_hash"]:
+        raise UserError(f"the submission is for dataset {sub.manifest['dataset']['content_hash']}"
+                        f" but {where} is for {meta['dataset']['content_hash']}: another dataset "
+                        "version; evaluate on the board's dataset or use another --board")
+    if prov.harness != meta["harness"]:
+        raise UserError(f"the submission was evaluated with {prov.harness}, {where} uses "
+                        f"{meta['harness']}")
+    for task, version in versions.items():
+        if meta["task_versions"].get(task, version) != version:
+            raise UserError(f"task {task} is version {version} but {where} uses "
+                            f"{meta['task_versions'][task]}; re-evaluate with that task version")
+    if any(meta[k] != v for k, v in scoring.items()):
+        raise UserError(f"{where}'s scoring settings changed during this add; run it again")
+    return {**meta, "task_versions": dict(sorted({**meta["task_versions"], **versions}.items()))}
+
+
+def _close(a: Any, b: Any) -> bool:
+    """Equal, with floats compared to TOLERANCE (JSON round trips and summation order)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return (isinstance(a, int | float) and isinstance(b, int | float)
+                and math.isclose(a, b, rel_tol=0, abs_tol=TOLERANCE))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+

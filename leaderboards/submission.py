@@ -1,0 +1,252 @@
+"""A submission: a run folder (``run_manifest.json``) checked and turned into a board row.
+
+The row is computed from the per-sample logs only; the files it was computed from are
+returned as content-addressed blobs so that the board can keep them and `verify` can
+recompute the row later from exactly those bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from leaderboards.bootstrap import CONFIDENCE
+from leaderboards.readers import EvalRun, RunFiles, load_json, load_run, locate_run, parse_task
+from leaderboards.schema import (
+    MANIFEST_NAME,
+    MAX_SUBMISSION_BYTES,
+    ROW_SCHEMA,
+    Row,
+    RunManifest,
+    TrainRecord,
+    check_direction,
+    check_manifest,
+    check_name,
+    check_train_record,
+)
+from leaderboards.scoring import DirectionScore, chance_from_records, plain, score_run
+from persona_bench.errors import UserError
+
+
+@dataclass
+class Submission:
+    manifest_path: Path
+    manifest: RunManifest
+    train_record: TrainRecord | None
+    train_record_path: Path | None
+    direction: str
+    run: EvalRun
+    base: EvalRun | None
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def restrict(files: RunFiles, direction: str) -> RunFiles:
+    """The files of one direction's tasks only."""
+    def keep(paths: dict[str, Path]) -> dict[str, Path]:
+        return {t: p for t, p in paths.items() if parse_task(t)[0] == direction}
+
+    return replace(files, results=keep(files.results), samples=keep(files.samples),
+                   likelihood=keep(files.likelihood))
+
+
+def _resolve(base: Path, path: str) -> Path:
+    return (base / path).resolve()
+
+
+def load_submission(path: str | Path, direction: str | None = None) -> Submission:
+    """Read a run folder (or its manifest file) and every file it points at."""
+    path = Path(path)
+    manifest_path = path / MANIFEST_NAME if path.is_dir() else path
+    if not manifest_path.is_file():
+        raise UserError(f"no {MANIFEST_NAME} in {path}: pass a run folder written by "
+                        "`persona-bench run`, or a manifest file (see leaderboards/schema.py)")
+    manifest = check_manifest(load_json(manifest_path), str(manifest_path))
+    if direction is not None and check_direction(direction) != manifest["direction"]:
+        raise UserError(f"{manifest_path} is a {manifest['direction']} run, not {direction}; "
+                        "drop --direction or pass the other run")
+    direction = manifest["direction"]
+    here = manifest_path.parent
+    record, record_path = None, None
+    if manifest.get("train_record"):
+        record_path = _resolve(here, manifest["train_record"])
+        record = check_train_record(load_json(record_path), str(record_path))
+        _check_training(record, manifest, record_path)
+    harness = manifest["harness"]
+    run = _load_direction(_resolve(here, manifest["results_dir"]), harness, direction)
+    base = None
+    if manifest.get("base_results_dir"):
+        base = _load_direction(_resolve(here, manifest["base_results_dir"]), harness, direction)
+    sub = Submission(manifest_path, manifest, record, record_path, direction, run, base)
+    _check_evidence(sub)
+    return sub
+
+
+def _check_training(record: TrainRecord, manifest: RunManifest, path: Path) -> None:
+    if record["dataset"]["content_hash"] != manifest["dataset"]["content_hash"]:
+        raise UserError(f"{path}: the model was trained on dataset "
+                        f"{record['dataset']['content_hash']} but evaluated on "
+                        f"{manifest['dataset']['content_hash']}; use one dataset version")
+    if record["dataset_config"] != manifest["direction"]:
+        raise UserError(f"{path}: the model was trained for {record['dataset_config']} but the "
+                        f"manifest submits it as {manifest['direction']}")
+
+
+def _load_direction(folder: Path, harness: str, direction: str) -> EvalRun:
+    files = restrict(locate_run(folder, harness), direction)
+    if not files.samples:
+        raise UserError(f"{folder} has no {direction} samples; evaluate the "
+                        f"persona_{direction} task group with --log_samples")
+    return load_run(files)
+
+
+def _check_evidence(sub: Submission) -> None:
+    roles = {log.role for log in sub.run.tasks.values()}
+    missing = [half for half in ("source", "target") if half not in roles]
+    if missing:
+        raise UserError(f"the {sub.direction} results lack the {' and '.join(missing)} half; "
+                        f"a row needs both persona_{sub.direction}_source and _target samples")
+    expected = sub.manifest["dataset"]["content_hash"]
+    for label, run in (("results", sub.run), ("base results", sub.base)):
+        if run is not None and run.provenance.dataset_hash != expected:
+            raise UserError(f"the {label} are from dataset {run.provenance.dataset_hash}, the "
+                            f"manifest names {expected}: samples from another dataset version")
+        limited = [t for t, p in (run.provenance.tasks.items() if run else ())
+                   if p.limit not in (None, "", 0)]
+        if limited:
+            raise UserError(f"{', '.join(limited)} ran with --limit; a row needs the full test "
+                            "splits: re-run without --limit")
+    size = sum(p.stat().st_size for p in evidence_paths(sub).values())
+    if size > MAX_SUBMISSION_BYTES:
+        raise UserError(f"the submission is {size / 2**20:.0f} MiB, over the "
+                        f"{MAX_SUBMISSION_BYTES / 2**20:.0f} MiB limit")
+
+
+def _run_paths(files: RunFiles) -> dict[str, Path]:
+    return {**{f"results:{t}": p for t, p in files.results.items()},
+            **{f"samples:{t}": p for t, p in files.samples.items()},
+            **{f"likelihood:{t}": p for t, p in files.likelihood.items()}}
+
+
+def evidence_paths(sub: Submission) -> dict[str, Path]:
+    paths = {f"run:{k}": p for k, p in _run_paths(sub.run.files).items()}
+    if sub.base:
+        paths |= {f"base:{k}": p for k, p in _run_paths(sub.base.files).items()}
+    return paths
+
+
+def _blob_name(path: Path, data: bytes) -> str:
+    return sha256(data) + path.suffix
+
+
+def _files_entry(files: RunFiles, blobs: dict[str, bytes]) -> dict[str, Any]:
+    """Blob names of a run's files, recording each file's bytes in `blobs`."""
+    entry: dict[str, Any] = {"harness": files.harness}
+    for kind in ("results", "samples", "likelihood"):
+        entry[kind] = {}
+        for task, path in sorted(getattr(files, kind).items()):
+            data = path.read_bytes()
+            entry[kind][task] = _blob_name(path, data)
+            blobs[entry[kind][task]] = data
+    return entry
+
+
+def run_files_from_blobs(entry: dict[str, Any], blob_dir: Path) -> RunFiles:
+    """The inverse of `_files_entry`: a RunFiles over stored blobs."""
+    return RunFiles(entry["harness"],
+                    *({t: blob_dir / name for t, name in entry[kind].items()}
+                      for kind in ("results", "samples", "likelihood")))
+
+
+def recipe(record: TrainRecord | None) -> dict[str, Any]:
+    """What was trained, with a short label and an id over every training setting."""
+    if record is None:
+        return {"method": "none", "trained_parts": [], "recipe": "none (zero-shot)",
+                "recipe_id": "none", "hyperparameters": {}, "seed": None}
+    training = record["training"]
+    parts = sorted(part for part, on in training["parts"].items() if on is True)
+    settings = {"method": training["method"], "trained_parts": parts,
+                "merged": training.get("merged"), "hyperparameters": record["hyperparameters"],
+                "seed": record["seed"]}
+    return {**settings, "recipe": f"{training['method']}:{'+'.join(parts)}",
+            "recipe_id": sha256(canonical(settings))[:12]}
+
+
+def row_key(name: str, model_revision: str, direction: str, recipe_id: str) -> str:
+    return sha256(canonical([name, model_revision, direction, recipe_id]))[:12]
+
+
+def score_submission(sub: Submission, metric: str, n_resamples: int, seed: int,
+                     chance: dict[str, float] | None = None,
+                     chance_source: str = "given") -> tuple[DirectionScore, dict[str, float], str]:
+    if chance is None:
+        chance, chance_source = chance_from_records(list(sub.run.tasks.values())), "samples"
+    score = score_run(sub.run, sub.direction, sub.base, chance, metric, n_resamples, seed,
+                      sub.manifest["dataset"]["content_hash"], chance_source)
+    return score.directions[sub.direction], chance, chance_source
+
+
+def build_row(sub: Submission, name: str | None, scoring: dict[str, Any],
+              chance: dict[str, float] | None = None,
+              chance_source: str = "given") -> tuple[Row, dict[str, bytes]]:
+    """The board row of a submission, and the blobs (name -> bytes) it was computed from."""
+    manifest, record = sub.manifest, sub.train_record
+    name = check_name(name or manifest.get("name") or manifest["model"]["id"])
+    direction_score, chance, chance_source = score_submission(
+        sub, scoring["metric"], scoring["n_resamples"], scoring["seed"], chance, chance_source)
+    blobs: dict[str, bytes] = {}
+    files: dict[str, Any] = {
+        "run": _files_entry(sub.run.files, blobs),
+        "base": _files_entry(sub.base.files, blobs) if sub.base else None,
+    }
+    fingerprint = sha256(canonical(files))[:16]
+    for key, path in (("manifest", sub.manifest_path), ("train_record", sub.train_record_path)):
+        files[key] = None
+        if path is not None:
+            data = path.read_bytes()
+            files[key] = _blob_name(path, data)
+            blobs[files[key]] = data
+    training = recipe(record)
+    if record:
+        base_model = {"id": record["base_model"],
+                      "revision": str(record.get("base_model_revision") or "unknown")}
+        params = {"total": record["num_parameters"],
+                  "trainable": record["num_trainable_parameters"]}
+    else:
+        base_model, params = dict(manifest["model"]), manifest.get("param_count")
+    prov = sub.run.provenance
+    row: Row = {
+        "schema": ROW_SCHEMA,
+        "row_id": row_key(name, manifest["model"]["revision"], sub.direction,
+                          training["recipe_id"]),
+        "fingerprint": fingerprint,
+        "name": name,
+        "model": dict(manifest["model"]),
+        "base_model": base_model,
+        "param_count": params,
+        "training": training,
+        "direction": sub.direction,
+        "dataset": dict(manifest["dataset"]),
+        "harness": {"name": prov.harness, "version": prov.harness_version},
+        "task_versions": {t: p.version for t, p in sorted(prov.tasks.items())},
+        "scoring": {**scoring, "confidence": CONFIDENCE, "chance": chance,
+                    "chance_source": chance_source},
+        "score": plain(direction_score),
+        "provenance": {"run": plain(prov),
+                       "base": plain(sub.base.provenance) if sub.base else None},
+        "files": files,
+        "commands": list(manifest["commands"]),
+        "evaluated": max(p.date for p in prov.tasks.values()),
+        "added": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    return row, blobs

@@ -1,0 +1,93 @@
+"""Checks of run manifests, training records and board files: one clear line per problem."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from test_readers import write_submission
+
+from leaderboards import schema
+from leaderboards.schema import (
+    MANIFEST_NAME,
+    TRAIN_RECORD_NAME,
+    check_direction,
+    check_manifest,
+    check_name,
+    check_row,
+    check_train_record,
+    require,
+)
+from persona_bench.errors import UserError
+
+
+@pytest.fixture
+def documents(tmp_path):
+    run = write_submission(tmp_path / "run")
+    manifest = json.loads((run / MANIFEST_NAME).read_text())
+    record = json.loads((run / "model" / TRAIN_RECORD_NAME).read_text())
+    return manifest, record
+
+
+def test_valid_documents_pass(documents):
+    manifest, record = documents
+    assert check_manifest(manifest, "m") is manifest
+    assert check_train_record(record, "r") is record
+
+
+@pytest.mark.parametrize(("path", "value", "message"), [
+    (("schema",), "other/1", "schema 'other/1'"),
+    (("direction",), "sideways", "unknown direction 'sideways'"),
+    (("model", "revision"), None, "'revision' must be str"),
+    (("harness",), "vllm", "harness must be one of"),
+    (("commands",), [], "commands must be"),
+    (("commands",), ["x" * 9000], "commands must be"),
+    (("name",), "bad\nname", "printable"),
+])
+def test_manifest_problems(documents, path, value, message):
+    manifest = copy.deepcopy(documents[0])
+    target = manifest
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(UserError, match=message):
+        check_manifest(manifest, "m")
+
+
+@pytest.mark.parametrize(("path", "value", "message"), [
+    (("dataset", "content_hash"), None, "no content hash"),
+    (("source_modality",), "text", "inconsistent"),
+    (("training", "method"), "dpo", "method must be"),
+    (("training", "parts"), {"language_model": False}, "no part"),
+    (("seed",), True, "'seed' must be int"),
+    (("num_parameters",), "5M", "must be int"),
+])
+def test_train_record_problems(documents, path, value, message):
+    record = copy.deepcopy(documents[1])
+    target = record
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(UserError, match=message):
+        check_train_record(record, "r")
+
+
+def test_small_checks():
+    assert check_direction("text2img") == "text2img"
+    with pytest.raises(UserError, match="choose one of img2text, text2img"):
+        check_direction("image2text")
+    assert check_name("tiny LoRA (r=8)") == "tiny LoRA (r=8)"
+    with pytest.raises(UserError):
+        check_name("x" * 500)
+    with pytest.raises(UserError, match="missing field 'a'"):
+        require({}, "a", str, "where")
+    with pytest.raises(UserError, match="schema"):
+        check_row({"schema": "nope"}, "row")
+
+
+def test_direction_constants_mirror_the_dataset_schema():
+    from persona_gen import schema as dataset_schema
+
+    assert schema.DIRECTIONS == dataset_schema.DIRECTIONS
+    assert schema.MODALITIES == dataset_schema.MODALITIES
