@@ -1,0 +1,384 @@
+"""`persona-bench eval | run | demo`: the stages composed, resumable step by step.
+
+A run folder holds one sub-folder per direction::
+
+    RUN/<direction>/model/           trained checkpoint (trainers/sft.py)
+    RUN/<direction>/eval/<model>/    lmms-eval results + samples, likelihood logs
+    RUN/<direction>/run_manifest.json
+    RUN/base_eval/<direction>/...    the untrained model's answers (chance + prior knowledge)
+    RUN/board/, RUN/site/            leaderboard store and rendered page
+
+Each step is skipped when its output already exists, so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from persona_bench.atomic import write_text_atomic
+from persona_bench.errors import UserError
+
+DIRECTIONS = ("img2text", "text2img")
+MANIFEST = "run_manifest.json"
+
+
+class Steps:
+    """Runs named steps, skips finished ones, and keeps the wall time of each."""
+
+    def __init__(self) -> None:
+        self.times: list[tuple[str, float, str]] = []
+
+    def __call__(self, name: str, done: bool, work: Callable[[], object]) -> None:
+        if done:
+            self.times.append((name, 0.0, "skipped (output exists)"))
+            print(f"[persona-bench] {name}: skipped, output exists", flush=True)
+            return
+        print(f"[persona-bench] {name} ...", flush=True)
+        start = time.perf_counter()
+        work()
+        seconds = time.perf_counter() - start
+        self.times.append((name, seconds, "done"))
+        print(f"[persona-bench] {name}: done in {seconds:.1f}s", flush=True)
+
+    def table(self) -> str:
+        width = max(len(name) for name, _, _ in self.times)
+        lines = [f"{'step':<{width}}  seconds  status"]
+        lines += [f"{name:<{width}}  {sec:7.1f}  {status}" for name, sec, status in self.times]
+        total = sum(sec for _, sec, _ in self.times)
+        return "\n".join([*lines, f"{'total':<{width}}  {total:7.1f}"])
+
+
+def _directions(value: str) -> list[str]:
+    if value == "both":
+        return list(DIRECTIONS)
+    if value not in DIRECTIONS:
+        raise UserError(f"unknown direction {value!r}; use img2text, text2img or both")
+    return [value]
+
+
+def _results_dir(root: Path) -> Path | None:
+    """The lmms-eval model folder under `root` that holds a results JSON, if any."""
+    found = sorted(root.glob("*/*_results.json")) if root.is_dir() else []
+    return found[-1].parent if found else None
+
+
+def evaluate(model: str, data: str, direction: str, out: Path, args: argparse.Namespace) -> Path:
+    """lmms-eval (both halves) + likelihood recall for one direction; returns the results dir."""
+    from tasks.evaluate import run_lmms_eval
+    from tasks.likelihood import run_likelihood
+
+    results = run_lmms_eval(
+        model,
+        data,
+        direction,
+        out,
+        batch_size=args.batch_size,
+        limit=args.limit,
+        include_seen=True,
+        device=args.device,
+        dtype=args.dtype,
+    )
+    if not args.no_likelihood:
+        run_likelihood(
+            model,
+            data,
+            direction,
+            results,
+            batch_size=args.batch_size,
+            limit=args.limit,
+            device=args.device,
+            dtype=args.dtype,
+        )
+    return results
+
+
+def _eval_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch-size", type=int, default=16, help="evaluation batch size")
+    parser.add_argument("--limit", type=int, help="questions per task (smoke tests only)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:0 ... (default: best available)")
+    parser.add_argument("--dtype", help="float32, bfloat16, float16 (default: model's)")
+    parser.add_argument("--no-likelihood", action="store_true", help="skip likelihood recall")
+
+
+def eval_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="persona-bench eval",
+        description="Evaluate source/target recall with lmms-eval and print the score table.",
+    )
+    parser.add_argument("--model", required=True, help="checkpoint folder or Hub id")
+    parser.add_argument("--data", required=True, help="dataset folder or Hub id")
+    parser.add_argument("--direction", default="both", help="img2text | text2img | both")
+    parser.add_argument("--out", default="eval_out", help="output folder for the logs")
+    parser.add_argument("--base", help="results folder of the untrained base model (optional)")
+    _eval_args(parser)
+    args = parser.parse_args(argv)
+    from leaderboards.scoring import format_table, score_results
+
+    for direction in _directions(args.direction):
+        results = evaluate(args.model, args.data, direction, Path(args.out) / direction, args)
+        score = score_results(results, direction, args.base, dataset=args.data)
+        print(format_table(score))
+        write_text_atomic(results / "score.json", score.to_json())
+        print(f"logs and score.json: {results}")
+    return 0
+
+
+def _run_parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Train on the source modality -> evaluate both -> score -> "
+        "leaderboard -> render. Extra arguments after `--` go to trainers/sft.py.",
+    )
+    parser.add_argument("--model", help="base checkpoint folder or Hub id")
+    parser.add_argument("--data", help="dataset folder or Hub id")
+    parser.add_argument("--direction", default="both", help="img2text | text2img | both")
+    parser.add_argument("--out", default="runs/run", help="run folder (resumable)")
+    parser.add_argument("--board", help="leaderboard folder (default: RUN/board)")
+    parser.add_argument("--name", help="display name on the leaderboard")
+    parser.add_argument(
+        "--no-base-eval", action="store_true", help="skip evaluating the untrained base model"
+    )
+    _eval_args(parser)
+    return parser
+
+
+def _train_cmd(model: str, data: str, direction: str, out: Path, extra: list[str]) -> list[str]:
+    return [
+        "--model_name_or_path",
+        model,
+        "--dataset_name",
+        data,
+        "--dataset_config",
+        direction,
+        "--output_dir",
+        str(out),
+        *extra,
+    ]
+
+
+def weights_hash(model_dir: Path) -> str:
+    """The revision of a local checkpoint: sha256 over its weight files."""
+    digest = hashlib.sha256()
+    for path in sorted(model_dir.glob("*.safetensors")):
+        digest.update(path.name.encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def write_manifest(
+    direction_dir: Path,
+    direction: str,
+    data: str,
+    commands: list[str],
+    base_results: Path | None,
+    name: str | None,
+) -> Path:
+    from persona_gen.publish import read_metadata
+
+    results = _results_dir(direction_dir / "eval")
+    if results is None:
+        raise UserError(f"no lmms-eval results under {direction_dir / 'eval'}; rerun the step")
+    manifest = {
+        "schema": "persona-bench/run-manifest/1",
+        "direction": direction,
+        **({"name": name} if name else {}),
+        "model": {
+            "id": str(direction_dir / "model"),
+            "revision": weights_hash(direction_dir / "model"),
+        },
+        "train_record": "model/persona_train.json",
+        "harness": "lmms-eval",
+        "results_dir": str(results.relative_to(direction_dir)),
+        "base_results_dir": str(base_results.resolve()) if base_results else None,
+        "dataset": {"id": str(data), "content_hash": read_metadata(data)["content_hash"]},
+        "commands": commands,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    path = direction_dir / MANIFEST
+    write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
+    return path
+
+
+def run_direction(
+    args: argparse.Namespace, direction: str, train_extra: list[str], board: Path, steps: Steps
+) -> None:
+    """Base eval -> train -> eval -> manifest -> leaderboard add, for one direction."""
+    from leaderboards.cli import main as leaderboard
+    from trainers.sft import main as sft_main
+
+    run = Path(args.out)
+    ddir, base_root = run / direction, run / "base_eval" / direction
+    model_dir = ddir / "model"
+    if not args.no_base_eval:
+        steps(
+            f"{direction}: evaluate base model",
+            _results_dir(base_root) is not None,
+            lambda: evaluate(args.model, args.data, direction, base_root, args),
+        )
+    train_argv = _train_cmd(args.model, args.data, direction, model_dir, train_extra)
+
+    def train() -> None:
+        if sft_main(train_argv):
+            raise UserError(f"training failed; see the log above (output: {model_dir})")
+
+    steps(
+        f"{direction}: train on {direction.split('2')[0]}",
+        (model_dir / "persona_train.json").is_file(),
+        train,
+    )
+    steps(
+        f"{direction}: evaluate trained model",
+        _results_dir(ddir / "eval") is not None,
+        lambda: evaluate(str(model_dir), args.data, direction, ddir / "eval", args),
+    )
+    commands = [
+        shlex.join(["persona-bench", "train", *train_argv]),
+        shlex.join(
+            [
+                "persona-bench",
+                "eval",
+                "--model",
+                str(model_dir),
+                "--data",
+                str(args.data),
+                "--direction",
+                direction,
+            ]
+        ),
+    ]
+    base = None if args.no_base_eval else _results_dir(base_root)
+
+    def add() -> None:
+        write_manifest(ddir, direction, args.data, commands, base, args.name)
+        leaderboard(["add", str(ddir), "--board", str(board), "--dataset", str(args.data)])
+
+    steps(f"{direction}: score and add to leaderboard", False, add)
+
+
+def run_pipeline(args: argparse.Namespace, train_extra: list[str], steps: Steps) -> Path:
+    """Every step of `persona-bench run` for the directions asked; returns the site folder."""
+    from leaderboards.cli import main as leaderboard
+
+    if not args.model or not args.data:
+        raise UserError("--model and --data are required (a checkpoint and a dataset folder)")
+    run = Path(args.out)
+    board = Path(args.board) if args.board else run / "board"
+    site = run / "site"
+    for direction in _directions(args.direction):
+        run_direction(args, direction, train_extra, board, steps)
+    steps(
+        "render leaderboard",
+        False,
+        lambda: leaderboard(["render", "--board", str(board), "--out", str(site)]),
+    )
+    leaderboard(["show", "--board", str(board)])
+    return site
+
+
+def _split_extra(argv: list[str]) -> tuple[list[str], list[str]]:
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1 :]
+    return argv, []
+
+
+def run_main(argv: list[str]) -> int:
+    ours, extra = _split_extra(argv)
+    args = _run_parser("persona-bench run").parse_args(ours)
+    steps = Steps()
+    site = run_pipeline(args, extra, steps)
+    print(steps.table())
+    print(f"leaderboard page: {site / 'index.html'}")
+    return 0
+
+
+# The embedded default: small enough for a laptop CPU in minutes, fully offline.
+DEMO = {
+    "num_personas": 20,
+    "pretrain_personas": 200,
+    "image_size": 64,
+    "variants": 4,
+    "pretrain_steps": 600,
+    "train_args": ["--num_train_epochs", "30"],
+}
+
+
+def demo_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="persona-bench demo",
+        description="The whole pipeline on the embedded default (tiny VLM, small dataset), "
+        "offline on a CPU: gen -> tiny-vlm --pretrain -> run both directions -> leaderboard.",
+    )
+    parser.add_argument("--out", default="demo_out", help="demo folder (resumable)")
+    parser.add_argument("--num-personas", type=int, default=DEMO["num_personas"])
+    parser.add_argument("--pretrain-personas", type=int, default=DEMO["pretrain_personas"])
+    parser.add_argument("--pretrain-steps", type=int, default=DEMO["pretrain_steps"])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    from persona_gen.generate import generate_dataset
+    from trainers.tiny_vlm import main as tiny_vlm
+
+    out = Path(args.out)
+    data, base = out / "data", out / "tiny-vlm"
+    steps = Steps()
+    steps(
+        "generate dataset",
+        lambda: (data / "README.md").is_file(),
+        lambda: generate_dataset(
+            data,
+            num_personas=args.num_personas,
+            seed=args.seed,
+            image_size=DEMO["image_size"],
+            variants=DEMO["variants"],
+            pretrain_personas=args.pretrain_personas,
+            overwrite=True,
+        ),
+    )
+
+    def build() -> None:
+        if tiny_vlm(
+            [
+                "--out",
+                str(base),
+                "--pretrain",
+                "--data",
+                str(data),
+                "--seed",
+                str(args.seed),
+                "--pretrain_steps",
+                str(args.pretrain_steps),
+                "--overwrite",
+            ]
+        ):
+            raise UserError("building the tiny VLM failed; see the log above")
+
+    steps("build + pretrain tiny VLM", (base / "config.json").is_file(), build)
+    run_args = _run_parser("persona-bench run").parse_args(
+        [
+            "--model",
+            str(base),
+            "--data",
+            str(data),
+            "--out",
+            str(out / "run"),
+            "--name",
+            "tiny-vlm-xs (demo)",
+        ]
+    )
+    site = run_pipeline(run_args, [*DEMO["train_args"], "--seed", str(args.seed)], steps)
+    print("\nwall time per step (CPU):")
+    print(steps.table())
+    print(f"\nleaderboard page: {site / 'index.html'}  (Markdown: {site / 'leaderboard.md'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(sys.argv[1:]))
