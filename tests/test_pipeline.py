@@ -1,0 +1,80 @@
+"""`persona-bench run` end to end on the tiny model: both directions -> two board rows."""
+
+import json
+
+import pytest
+
+from persona_bench.cli import main
+from persona_bench.errors import UserError
+from persona_bench.pipeline import _directions
+
+QUICK_TRAIN = ["--max_steps", "4", "--save_strategy", "no", "--disable_tqdm", "true"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_vlm_dir, dataset_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "run"
+    argv = [
+        "run",
+        "--model",
+        str(tiny_vlm_dir),
+        "--data",
+        str(dataset_dir),
+        "--direction",
+        "both",
+        "--out",
+        str(out),
+        "--no-base-eval",
+        "--no-likelihood",
+        "--name",
+        "tiny",
+        "--",
+        *QUICK_TRAIN,
+    ]
+    assert main(argv) == 0
+    return out
+
+
+def test_run_gives_one_row_per_direction_and_a_site(run_dir):
+    rows = [
+        json.loads(line) for line in (run_dir / "board" / "rows.jsonl").read_text().splitlines()
+    ]
+    assert sorted(r["direction"] for r in rows) == ["img2text", "text2img"]
+    assert (run_dir / "site" / "index.html").is_file()
+    for direction in ("img2text", "text2img"):
+        manifest = json.loads((run_dir / direction / "run_manifest.json").read_text())
+        assert manifest["model"]["revision"].startswith("sha256:")
+        assert manifest["commands"][0].startswith("persona-bench train")
+    assert main(["leaderboard", "verify", "--board", str(run_dir / "board")]) == 0
+
+
+def test_rerun_skips_finished_steps_and_stays_idempotent(
+    run_dir, tiny_vlm_dir, dataset_dir, capsys
+):
+    argv = [
+        "run",
+        "--model",
+        str(tiny_vlm_dir),
+        "--data",
+        str(dataset_dir),
+        "--direction",
+        "img2text",
+        "--out",
+        str(run_dir),
+        "--no-base-eval",
+        "--no-likelihood",
+        "--name",
+        "tiny",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "train on img: skipped" in out and "evaluate trained model: skipped" in out
+    assert "already on the board" in out
+    assert len((run_dir / "board" / "rows.jsonl").read_text().splitlines()) == 2
+
+
+def test_unknown_direction_is_a_user_error(capsys):
+    with pytest.raises(UserError, match="unknown direction"):
+        _directions("img2audio")
+    assert main(["run", "--model", "m", "--data", "d", "--direction", "sideways"]) == 2
+    assert "unknown direction 'sideways'" in capsys.readouterr().err
