@@ -1,0 +1,113 @@
+"""Where the evaluation tasks find the persona dataset, and checks that it is there.
+
+The task packs default to the published Hub id. A local folder written by
+`persona-bench gen` is used instead when `$PERSONA_BENCH_DATA` names it, or when a task
+folder was written for it by `persona-bench tasks --data DIR --out DIR2`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from persona_bench.errors import UserError
+from persona_gen.schema import CONFIG_SPLITS, DIRECTIONS
+
+HUB_ID = "persona-bench/persona-bench"
+TASK_VERSION = 1.0  # of the task packs' prompts, splits and scoring
+ENV_VAR = "PERSONA_BENCH_DATA"
+QUERY_SPLITS = ("test_source", "test_target", "seen")
+SPLIT_HALVES = {"source": "test_source", "target": "test_target", "seen": "seen"}
+
+
+def is_local(path: str) -> bool:
+    """True for anything that names a filesystem path rather than a Hub id."""
+    return os.path.isabs(path) or path.startswith((".", "~")) or os.path.exists(path)
+
+
+def check_local_dataset(path: str | Path) -> Path:
+    """The resolved dataset folder, or a UserError saying what is missing and how to fix it."""
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise UserError(
+            f"dataset folder {folder} does not exist; write it with "
+            f"`persona-bench gen --out {folder}` or point {ENV_VAR}/--data at your copy"
+        )
+    card = folder / "README.md"
+    missing = [cfg for cfg in DIRECTIONS if not any(folder.glob(f"{cfg}/*.parquet"))]
+    if not card.is_file() or missing:
+        what = "README.md card" if not card.is_file() else f"parquet shards for {missing}"
+        raise UserError(
+            f"{folder} is not a persona-bench dataset (no {what}); "
+            "regenerate it with `persona-bench gen --out DIR`"
+        )
+    return folder
+
+
+def check_hub_dataset(repo_id: str) -> str:
+    """Offline, a Hub id must already be in the local cache; say how to avoid the Hub."""
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    if constants.HF_HUB_OFFLINE and not isinstance(
+        try_to_load_from_cache(repo_id, "README.md", repo_type="dataset"), str
+    ):
+        raise UserError(
+            f"dataset {repo_id!r} is not in the local Hub cache and HF_HUB_OFFLINE is set; "
+            f"set {ENV_VAR}=DIR (a folder from `persona-bench gen`) or write tasks for it "
+            "with `persona-bench tasks --data DIR --out MY_TASKS`"
+        )
+    return repo_id
+
+
+def resolve_dataset_path(path: str | None = None) -> str:
+    """`path`, else `$PERSONA_BENCH_DATA`, else the Hub id; checked that it can be read."""
+    chosen = path or os.environ.get(ENV_VAR) or HUB_ID
+    if is_local(chosen):
+        return str(check_local_dataset(chosen))
+    return check_hub_dataset(chosen)
+
+
+def content_hash(path: str) -> str | None:
+    """The dataset card's content hash (``sha256:<hex>``), or None when it cannot be read."""
+    from persona_gen.publish import read_metadata  # lazy: the card reader pulls in the Hub client
+
+    try:
+        return read_metadata(path).get("content_hash")
+    except Exception:  # noqa: BLE001 - an unreadable card only loses the provenance field
+        return None
+
+
+def task_metadata(dataset: str) -> dict[str, Any]:
+    """The `metadata` of every task: pack version, dataset and its content hash."""
+    return {"version": TASK_VERSION, "dataset_path": dataset, "content_hash": content_hash(dataset)}
+
+
+def check_direction(direction: str) -> str:
+    if direction not in DIRECTIONS:
+        raise UserError(f"unknown direction {direction!r}; choose one of {', '.join(DIRECTIONS)}")
+    return direction
+
+
+def check_split(direction: str, split: str) -> str:
+    """Accept a split name (`test_source`) or a half (`source`); return the split name."""
+    split = SPLIT_HALVES.get(split, split)
+    if split not in CONFIG_SPLITS[check_direction(direction)]:
+        choices = ", ".join((*SPLIT_HALVES, *CONFIG_SPLITS[direction]))
+        raise UserError(f"unknown split {split!r}; choose one of {choices}")
+    return split
+
+
+def load_split(dataset: str, direction: str, split: str) -> Any:
+    """One split of a direction as a `datasets.Dataset`, with one-line errors."""
+    import datasets
+
+    split = check_split(direction, split)
+    try:
+        return datasets.load_dataset(dataset, direction, split=split)
+    except Exception as err:  # noqa: BLE001 - datasets raises many types for a bad path/id
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise UserError(
+            f"cannot load {direction}/{split} from {dataset!r} ({type(err).__name__}: {first}); "
+            f"pass --data DIR written by `persona-bench gen` (offline, a Hub id needs a cache)"
+        ) from None

@@ -1,0 +1,21 @@
+"""Task functions for the persona-bench lm-eval pack (loaded by path: absolute imports only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasks.data import resolve_dataset_path, task_metadata
+from tasks.records import mean_contains, mean_exact, process_results  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    """`!function utils.DATASET_PATH` / `utils.METADATA`, resolved when a task loads.
+
+    The dataset is $PERSONA_BENCH_DATA, else the Hub id; the metadata records it with its
+    content hash (None when the card cannot be read, e.g. a Hub id offline).
+    """
+    if name == "DATASET_PATH":
+        return resolve_dataset_path()
+    if name == "METADATA":
+        return task_metadata(resolve_dataset_path())
+    raise AttributeError(name)

@@ -1,0 +1,174 @@
+"""`--model persona_vlm`: a generic lmms-eval backend for any Hugging Face VLM or causal LM.
+
+    lmms_eval --model persona_vlm --model_args pretrained=DIR[,dtype=float32,device_map=auto]
+        --tasks persona_img2text --include_path tasks/lmms --batch_size 8
+
+Model args: ``pretrained`` (folder or Hub id), ``device`` (cpu, cuda, cuda:1; default
+cuda when available), ``dtype`` (auto, float32, bfloat16, float16), ``device_map``
+(e.g. auto, for models larger than one GPU), ``revision``, ``trust_remote_code``,
+``attn_implementation``, ``apply_chat_template`` (default true), ``batch_size``.
+
+It handles image and text-only requests in the same run, batches requests of similar
+length (images and text-only never share a batch), and implements `generate_until`
+(greedy unless the task asks for temperature > 0) and `loglikelihood`. Prompts come
+from the model's own chat template (`tasks.hf_model`), so answers do not depend on
+lmms-eval's prompt conventions or on the batch size.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lmms_eval.api.instance import Instance
+from lmms_eval.api.model import lmms
+from loguru import logger
+from PIL import Image
+from tqdm import tqdm
+
+from persona_bench.errors import UserError
+from tasks.hf_model import HFModel, Query, plan_batches
+
+GENERATION_KEYS = {"until", "max_new_tokens", "temperature", "top_p", "num_beams", "do_sample"}
+DEFAULT_MAX_NEW_TOKENS = 32
+
+
+def parse_batch_size(value: int | str | None) -> int:
+    text = str(1 if value in (None, "") else value)
+    if not text.isdigit() or int(text) < 1:
+        raise UserError(
+            f"persona_vlm needs a positive integer batch size (got {value!r}); "
+            "pass e.g. --batch_size 8"
+        )
+    return int(text)
+
+
+def generation_options(gen_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """lmms-eval `generation_kwargs` -> `HFModel.generate` keyword arguments."""
+    unknown = sorted(set(gen_kwargs) - GENERATION_KEYS)
+    if unknown:
+        logger.warning(f"persona_vlm ignores generation kwargs {unknown}")
+    until = gen_kwargs.get("until") or []
+    options: dict[str, Any] = {
+        "until": [until] if isinstance(until, str) else list(until),
+        "max_new_tokens": int(gen_kwargs.get("max_new_tokens", DEFAULT_MAX_NEW_TOKENS)),
+        "num_beams": int(gen_kwargs.get("num_beams") or 1),
+    }
+    temperature = float(gen_kwargs.get("temperature") or 0.0)
+    if temperature > 0 and gen_kwargs.get("do_sample", True):
+        options.update(temperature=temperature, top_p=gen_kwargs.get("top_p"))
+    return options
+
+
+def as_images(visuals: Any) -> tuple[Image.Image, ...]:
+    items = [] if visuals is None else visuals if isinstance(visuals, list | tuple) else [visuals]
+    bad = [type(v).__name__ for v in items if not isinstance(v, Image.Image)]
+    if bad:
+        raise UserError(f"persona_vlm handles images and text only; the task gave {bad[0]} inputs")
+    return tuple(items)
+
+
+class PersonaVLM(lmms):
+    """lmms-eval adapter over `tasks.hf_model.HFModel` (a simple, non-chat lmms model)."""
+
+    is_simple = True
+
+    def __init__(
+        self,
+        pretrained: str,
+        device: str | None = None,
+        dtype: str | None = "auto",
+        device_map: str | None = None,
+        batch_size: int | str = 1,
+        max_batch_size: int | None = None,
+        revision: str | None = None,
+        trust_remote_code: bool = False,
+        attn_implementation: str | None = None,
+        apply_chat_template: bool = True,
+        **unknown: Any,
+    ) -> None:
+        super().__init__()
+        if unknown:
+            raise UserError(
+                f"persona_vlm: unknown model_args {sorted(unknown)}; accepted: pretrained, "
+                "device, dtype, device_map, revision, trust_remote_code, attn_implementation, "
+                "apply_chat_template, batch_size"
+            )
+        self.batch_size_per_gpu = parse_batch_size(batch_size)
+        self.hf = HFModel(
+            str(pretrained),
+            device=device,
+            dtype=dtype,
+            device_map=device_map,
+            revision=revision,
+            trust_remote_code=bool(trust_remote_code),
+            attn_implementation=attn_implementation,
+            apply_chat_template=bool(apply_chat_template),
+        )
+        logger.info(f"persona_vlm: {self.hf.describe()} batch_size={self.batch_size_per_gpu}")
+
+    @property
+    def batch_size(self) -> int:
+        return self.batch_size_per_gpu
+
+    def _doc(self, task: str, split: str, doc_id: int) -> dict:
+        return self.task_dict[task][split][doc_id]
+
+    def _query(self, context: str, doc_to_visual: Callable | None, doc: dict) -> Query:
+        visuals = doc_to_visual(doc) if callable(doc_to_visual) else None
+        return Query(context, as_images(visuals))
+
+    def _run(
+        self,
+        requests: Sequence[Instance],
+        items: list[tuple[Query, Any]],
+        groups: list[str],
+        call: Callable[[list[Query], list[Any]], list[Any]],
+        desc: str,
+    ) -> list[Any]:
+        """Batch by length within groups, call `call` per batch, return in request order."""
+        lengths = [len(q.text) + 1000 * len(q.images) for q, _ in items]
+        results: list[Any] = [None] * len(items)
+        with tqdm(total=len(items), disable=self.rank != 0, desc=desc) as bar:
+            for batch in plan_batches(lengths, groups, self.batch_size):
+                outputs = call([items[i][0] for i in batch], [items[i][1] for i in batch])
+                for i, out in zip(batch, outputs, strict=True):
+                    results[i] = out
+                    self.cache_hook.add_partial(requests[i].request_type, requests[i].args, out)
+                bar.update(len(batch))
+        return results
+
+    def generate_until(self, requests: list[Instance]) -> list[str]:
+        items, groups = [], []
+        for request in requests:
+            context, gen_kwargs, doc_to_visual, doc_id, task, split = request.args
+            query = self._query(context, doc_to_visual, self._doc(task, split, doc_id))
+            options = generation_options(dict(gen_kwargs or {}))
+            items.append((query, options))
+            groups.append(f"{bool(query.images)}|{json.dumps(options, sort_keys=True)}")
+
+        def call(queries: list[Query], options: list[dict]) -> list[str]:
+            return self.hf.generate(queries, **options[0])
+
+        return self._run(requests, items, groups, call, "persona_vlm generate")
+
+    def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
+        items, groups = [], []
+        for request in requests:
+            context, target, doc_to_visual, doc_id, task, split = request.args
+            doc = self._doc(task, split, doc_id)
+            continuation = target if isinstance(target, str) else target(doc)
+            if isinstance(continuation, list):
+                continuation = continuation[0]
+            query = self._query(context, doc_to_visual, doc)
+            items.append((query, str(continuation)))
+            groups.append(str(bool(query.images)))
+
+        def call(queries: list[Query], continuations: list[str]) -> list[tuple[float, bool]]:
+            return self.hf.score(queries, continuations)
+
+        return self._run(requests, items, groups, call, "persona_vlm loglikelihood")
+
+    def generate_until_multi_round(self, requests: list[Instance]) -> list[str]:
+        raise NotImplementedError("persona_vlm does not implement multi-round generation")

@@ -1,0 +1,111 @@
+"""The lmms-eval task pack, run through the real `lmms-eval` CLI as a user would type it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from huggingface_hub import constants
+
+import tasks.data
+from persona_bench.errors import UserError
+from persona_gen.matching import contains_match, exact_match
+from persona_gen.publish import read_metadata
+from tasks.data import ENV_VAR, HUB_ID
+from tasks.records import RECORD_KEYS
+from tasks.writer import PACK_ROOT, pack_task_names, write_task_pack
+
+LIMIT = 8
+HALVES = {"source": "image", "target": "text"}  # img2text: modality of each half
+
+
+@pytest.fixture(scope="module")
+def lmms_run(tiny_vlm_dir: Path, dataset_dir: Path, tmp_path_factory: pytest.TempPathFactory
+             ) -> Path:
+    """`lmms-eval ... --tasks persona_img2text` on the untrained tiny VLM (a local copy)."""
+    out = tmp_path_factory.mktemp("lmms")
+    include = write_task_pack(str(dataset_dir), out / "my_tasks", packs=("lmms",))["lmms"]
+    command = [
+        str(Path(sys.executable).parent / "lmms-eval"),
+        "--model", "persona_vlm",
+        "--model_args", f"pretrained={tiny_vlm_dir},dtype=float32",
+        "--tasks", "persona_img2text",
+        "--include_path", str(include),
+        "--device", "cpu", "--batch_size", "8", "--limit", str(LIMIT),
+        "--output_path", str(out / "logs"), "--log_samples",
+    ]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    found = list((out / "logs").glob("*/*_results.json"))
+    assert proc.returncode == 0 and found, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return found[0].parent
+
+
+def _samples(folder: Path, task: str) -> list[dict]:
+    (path,) = folder.glob(f"*_samples_{task}.jsonl")
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_group_runs_both_halves_at_chance(lmms_run: Path) -> None:
+    (results_file,) = lmms_run.glob("*_results.json")
+    results = json.loads(results_file.read_text())
+    assert sorted(results["group_subtasks"]["persona_img2text"]) == [
+        "persona_img2text_source", "persona_img2text_target"]
+    for half in HALVES:
+        scores = results["results"][f"persona_img2text_{half}"]
+        assert scores["exact,none"] <= 0.25 and scores["contains,none"] <= 0.25  # untrained
+        config = results["configs"][f"persona_img2text_{half}"]
+        assert config["metadata"]["content_hash"].startswith("sha256:")
+        assert config["generation_kwargs"]["until"] == ["\n"]
+
+
+def test_sample_records_follow_the_contract_and_pair_up(lmms_run: Path) -> None:
+    pairs = {}
+    for half, modality in HALVES.items():
+        samples = _samples(lmms_run, f"persona_img2text_{half}")
+        assert len(samples) == LIMIT
+        for sample in samples:
+            record = sample["exact"]
+            assert tuple(record) == RECORD_KEYS and sample["contains"] == record
+            assert record["modality"] == modality
+            assert record["prediction"] == sample["filtered_resps"].strip()
+            assert record["exact"] == exact_match(record["prediction"], record["answer"])
+            assert record["contains"] == contains_match(record["prediction"], record["answer"])
+        pairs[half] = [(s["exact"]["persona_id"], s["exact"]["fact"]) for s in samples]
+    assert pairs["source"] == pairs["target"]
+
+
+def test_names_do_not_collide_with_lmms_eval_builtins() -> None:
+    from lmms_eval.tasks import TaskManager
+
+    ours = pack_task_names("lmms")
+    assert {"persona_img2text", "persona_text2img", "persona_img2text_seen"} <= ours
+    assert not ours & set(TaskManager("ERROR").all_tasks)
+
+
+def test_checked_in_pack_reads_the_environment_or_the_hub_id(
+    dataset_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lmms_eval.utils import load_yaml_config
+
+    task = str(PACK_ROOT / "lmms" / "persona_img2text_source.yaml")
+    monkeypatch.setenv(ENV_VAR, str(dataset_dir))
+    config = load_yaml_config(task)
+    assert config["dataset_path"] == str(dataset_dir.resolve())
+    assert config["metadata"]["content_hash"] == read_metadata(dataset_dir)["content_hash"]
+    assert (config["dataset_name"], config["test_split"]) == ("img2text", "test_source")
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "gone"))
+    with pytest.raises(UserError, match="does not exist"):
+        load_yaml_config(task)
+
+    monkeypatch.delenv(ENV_VAR)
+    monkeypatch.setattr(tasks.data, "content_hash", lambda path: None)  # no network here
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    assert load_yaml_config(task)["dataset_path"] == HUB_ID
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # and not cached: say what to do
+    with pytest.raises(UserError, match=ENV_VAR):
+        load_yaml_config(task)
