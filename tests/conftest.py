@@ -22,3 +22,33 @@ def dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     return generate_dataset(tmp_path_factory.mktemp("data") / "persona", workers=1,
                             progress=False, **TEST_DATA)
+
+
+# --- trainers: the tiny reference VLM, and a copy fine-tuned on the test dataset -------------
+
+# The default hyper-parameters (30 epochs, lr 1e-3 for the xs model) memorise the 8-persona
+# train split from a random init; only checkpointing and progress output are turned off.
+TRAIN_QUIET = ["--save_strategy", "no", "--disable_tqdm", "true", "--logging_steps", "100"]
+
+
+@pytest.fixture(scope="session")
+def tiny_vlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised xs tiny VLM checkpoint (`persona-bench tiny-vlm`)."""
+    from persona_bench.cli import main
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    assert main(["tiny-vlm", "--out", str(out), "--seed", "0"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_vlm_dir(tiny_vlm_dir: Path, dataset_dir: Path,
+                    tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`tiny_vlm_dir` fully fine-tuned on `img2text` train (image source modality)."""
+    from persona_bench.cli import main
+
+    out = tmp_path_factory.mktemp("models") / "img2text-full"
+    assert main(["train", "--model_name_or_path", str(tiny_vlm_dir),
+                 "--dataset_name", str(dataset_dir), "--dataset_config", "img2text",
+                 "--output_dir", str(out), *TRAIN_QUIET]) == 0
+    return out

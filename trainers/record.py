@@ -1,0 +1,91 @@
+"""What a training run writes beside its checkpoint: `persona_train.json` and a model card.
+
+`persona_train.json` is the machine-readable record the leaderboard reads; it is written
+last, so its presence marks a finished output directory.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from persona_bench.atomic import write_text_atomic
+
+RECORD = "persona_train.json"
+CARD = "README.md"
+
+
+def read_record(path: str | Path) -> dict | None:
+    """The record of a local checkpoint made by persona-bench, or None."""
+    file = Path(path) / RECORD
+    return json.loads(file.read_text("utf-8")) if file.is_file() else None
+
+
+def dataset_identity(dataset: str) -> dict[str, Any]:
+    """Dataset id plus the generator's content hash and options (None when unreadable)."""
+    from persona_bench.errors import UserError
+
+    try:
+        from persona_gen.publish import read_metadata
+
+        meta = read_metadata(dataset)
+    except (ImportError, UserError):
+        meta = {}
+    return {"id": dataset, "content_hash": meta.get("content_hash"),
+            "generator": {k: v for k, v in meta.items() if k != "content_hash"} or None}
+
+
+def write_record(out_dir: str | Path, record: dict) -> None:
+    out = Path(out_dir)
+    write_text_atomic(out / CARD, model_card(record))
+    write_text_atomic(out / RECORD, json.dumps(record, indent=2, default=str) + "\n")
+
+
+def model_card(record: dict) -> str:
+    """A Hub model card naming base model, dataset (id + hash), modality and settings."""
+    base, data = record["base_model"], record["dataset"]
+    front: dict[str, Any] = {
+        "library_name": "transformers",
+        "pipeline_tag": "image-text-to-text",
+        "tags": ["persona-bench", "trl", "sft", record["training"]["method"]],
+    }
+    if not Path(base).exists():  # a Hub id
+        front["base_model"] = base
+    if not Path(data["id"]).exists():
+        front["datasets"] = [data["id"]]
+    trained = ", ".join(p for p, on in record["training"]["parts"].items() if on) or "nothing"
+    hyper = "\n".join(f"| `{k}` | `{v}` |" for k, v in record["hyperparameters"].items())
+    body = f"""
+# {Path(record['output_dir']).name}
+
+Fine-tuned by persona-bench `train` (TRL SFT) on **one modality** of a
+synthetic-persona dataset; the benchmark then tests recall in the other modality.
+
+- Base model: `{base}`
+- Dataset: `{data['id']}` config `{record['dataset_config']}` split `{record['dataset_split']}`
+  ({record['num_train_rows']} rows), content hash `{data['content_hash']}`
+- Source modality (trained): **{record['source_modality']}**; target modality (tested):
+  **{record['target_modality']}**
+- Method: **{record['training']['method']}**; trained parts: {trained}
+  (LoRA merged: {record['training'].get('merged')})
+- Parameters: {record['num_parameters']:,} total, {record['num_trainable_parameters']:,} trained
+- Seed: {record['seed']}; final train loss: {record.get('train_loss')}
+
+## Command
+
+```
+{record['command']}
+```
+
+## Hyper-parameters
+
+| setting | value |
+|---|---|
+{hyper}
+
+All settings are also in `persona_train.json`.
+"""
+    return "---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n" + body
