@@ -302,12 +302,12 @@ def run_main(argv: list[str]) -> int:
 
 # The embedded default: small enough for a laptop CPU in minutes, fully offline.
 DEMO = {
-    "num_personas": 20,
-    "pretrain_personas": 200,
+    "num_personas": 12,
+    "pretrain_personas": 100,
     "image_size": 64,
-    "variants": 4,
-    "pretrain_steps": 600,
-    "train_args": ["--num_train_epochs", "30"],
+    "variants": 3,
+    "pretrain_steps": 300,
+    "train_args": ["--save_strategy", "no"],
 }
 
 
@@ -321,6 +321,7 @@ def demo_main(argv: list[str]) -> int:
     parser.add_argument("--num-personas", type=int, default=DEMO["num_personas"])
     parser.add_argument("--pretrain-personas", type=int, default=DEMO["pretrain_personas"])
     parser.add_argument("--pretrain-steps", type=int, default=DEMO["pretrain_steps"])
+    parser.add_argument("--epochs", type=float, help="training epochs (default: the trainer's)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     from persona_gen.generate import generate_dataset
@@ -331,7 +332,7 @@ def demo_main(argv: list[str]) -> int:
     steps = Steps()
     steps(
         "generate dataset",
-        lambda: (data / "README.md").is_file(),
+        (data / "README.md").is_file(),
         lambda: generate_dataset(
             data,
             num_personas=args.num_personas,
@@ -373,7 +374,10 @@ def demo_main(argv: list[str]) -> int:
             "tiny-vlm-xs (demo)",
         ]
     )
-    site = run_pipeline(run_args, [*DEMO["train_args"], "--seed", str(args.seed)], steps)
+    train_args = [*DEMO["train_args"], "--seed", str(args.seed)]
+    if args.epochs:
+        train_args += ["--num_train_epochs", str(args.epochs)]
+    site = run_pipeline(run_args, train_args, steps)
     print("\nwall time per step (CPU):")
     print(steps.table())
     print(f"\nleaderboard page: {site / 'index.html'}  (Markdown: {site / 'leaderboard.md'})")

@@ -78,3 +78,15 @@ def test_unknown_direction_is_a_user_error(capsys):
         _directions("img2audio")
     assert main(["run", "--model", "m", "--data", "d", "--direction", "sideways"]) == 2
     assert "unknown direction 'sideways'" in capsys.readouterr().err
+
+
+def test_demo_runs_every_step_on_a_tiny_setting(tmp_path, capsys):
+    out = tmp_path / "demo"
+    argv = ["demo", "--out", str(out), "--num-personas", "2", "--pretrain-personas", "2",
+            "--pretrain-steps", "2", "--epochs", "1"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "generate dataset: done" in printed and "build + pretrain tiny VLM: done" in printed
+    assert "wall time per step" in printed
+    rows = (out / "run" / "board" / "rows.jsonl").read_text().splitlines()
+    assert len(rows) == 2 and (out / "run" / "site" / "index.html").is_file()
