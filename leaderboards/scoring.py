@@ -127,8 +127,11 @@ def dataset_facts(dataset_dir: str | Path) -> dict[str, dict[str, str]]:
     from datasets import load_dataset  # lazy: only this path needs the datasets stack
     from datasets.utils.logging import disable_progress_bar
 
+    from persona_gen.publish import load_options
+
     disable_progress_bar()
-    personas = next(iter(load_dataset(str(dataset_dir), "personas").values()))
+    loaded = load_dataset(str(dataset_dir), "personas", **load_options(dataset_dir))
+    personas = next(iter(loaded.values()))
     personas = personas.select_columns(["persona_id", "facts"])
     return {row["persona_id"]: dict(row["facts"]) for row in personas}
 

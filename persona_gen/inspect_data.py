@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from persona_bench.atomic import write_bytes_atomic
 from persona_bench.errors import UserError
+from persona_gen.publish import load_options
 from persona_gen.schema import CONFIG_SPLITS
 
 
@@ -26,7 +27,7 @@ def load_split(data: str | Path, config: str, split: str):
     if str(data).startswith((".", "/")) and not path.is_dir():
         raise UserError(f"dataset folder {data} not found; create it with `persona-bench gen`")
     try:
-        return load_dataset(str(data), config, split=split)
+        return load_dataset(str(data), config, split=split, **load_options(data))
     except ValueError as err:
         raise UserError(f"{data} has no {config}/{split} ({err}); regenerate it with "
                         "`persona-bench gen`") from None

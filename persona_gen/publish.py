@@ -148,5 +148,20 @@ def read_metadata(dataset: str | Path) -> dict:
     return meta["persona_bench"]
 
 
+def load_options(dataset: str | Path) -> dict:
+    """Extra `load_dataset` arguments: a local folder gets a cache of its own content.
+
+    `datasets` keys its cache of a folder by the folder name and card, not by the files,
+    so a regenerated folder (or another folder of the same name) would load stale rows.
+    Keying the cache folder by the content hash makes each dataset version separate.
+    """
+    if not Path(dataset).is_dir():
+        return {}
+    from datasets import config
+
+    digest = read_metadata(dataset)["content_hash"].split(":")[-1][:16]
+    return {"cache_dir": str(Path(config.HF_DATASETS_CACHE) / "persona-bench" / digest)}
+
+
 def dump_json(obj: object) -> str:
     return json.dumps(obj, indent=2, sort_keys=True) + "\n"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from persona_bench.errors import UserError
+from persona_gen.publish import load_options
 from persona_gen.schema import CONFIG_SPLITS, DIRECTIONS
 
 HUB_ID = "persona-bench/persona-bench"
@@ -104,7 +105,7 @@ def load_split(dataset: str, direction: str, split: str) -> Any:
 
     split = check_split(direction, split)
     try:
-        return datasets.load_dataset(dataset, direction, split=split)
+        return datasets.load_dataset(dataset, direction, split=split, **load_options(dataset))
     except Exception as err:  # noqa: BLE001 - datasets raises many types for a bad path/id
         first = (str(err).strip().splitlines() or [""])[0]
         raise UserError(

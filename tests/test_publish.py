@@ -39,3 +39,16 @@ def test_read_metadata_errors(tmp_path):
 def test_read_metadata_from_hub_id_offline_is_a_clear_error():
     with pytest.raises(UserError, match="cannot read the dataset card"):
         read_metadata("persona-bench/does-not-exist")
+
+
+def test_regenerated_folder_at_the_same_path_is_not_read_from_a_stale_cache(tmp_path):
+    from datasets import load_dataset
+
+    from persona_gen.generate import generate_dataset
+    from persona_gen.publish import load_options
+
+    small = dict(pretrain_personas=0, image_size=16, variants=2, workers=1, progress=False)
+    data = generate_dataset(tmp_path / "data", num_personas=2, **small)
+    assert len(load_dataset(str(data), "img2text", split="seen", **load_options(data))) == 14
+    generate_dataset(data, num_personas=3, overwrite=True, **small)
+    assert len(load_dataset(str(data), "img2text", split="seen", **load_options(data))) == 21

@@ -49,7 +49,7 @@ def fails(capsys, args: list[str], *needles: str) -> str:
 def test_full_finetune_memorises_source_modality(trained_vlm_dir, dataset_dir):
     model = AutoModelForImageTextToText.from_pretrained(trained_vlm_dir)
     processor = AutoProcessor.from_pretrained(trained_vlm_dir)
-    result = recall(model, processor, load_rows(str(dataset_dir), "img2text", "seen"))
+    result = recall(model, processor, load_rows(str(dataset_dir), "text2img", "seen"))
     assert result.accuracy >= 0.9, result.summary()
 
 
@@ -60,10 +60,11 @@ def test_record_and_model_card(trained_vlm_dir, tiny_vlm_dir, dataset_dir):
     assert record["base_model"] == str(tiny_vlm_dir)
     assert record["base_record"]["builder"] == "persona-bench tiny-vlm"
     assert record["dataset"]["content_hash"] == read_metadata(dataset_dir)["content_hash"]
-    assert (record["source_modality"], record["target_modality"]) == ("image", "text")
+    assert (record["source_modality"], record["target_modality"]) == ("text", "image")
     assert record["training"]["method"] == "full"
     assert record["training"]["parts"] == {"vision_tower": False, "projector": True,
                                            "language_model": True}
+    assert record["hyperparameters"]["num_train_epochs"] == 20
     assert record["hyperparameters"]["learning_rate"] == 1e-3  # from the model size
     assert record["seed"] == 42 and record["num_parameters"] > record["num_trainable_parameters"]
     assert record["command"].startswith("persona-bench train --model_name_or_path")

@@ -37,8 +37,9 @@ def test_written_packs_pin_the_dataset_and_its_hash(dataset_dir: Path, tmp_path:
             if src.name != TEMPLATE:
                 assert (folder / src.name).read_bytes() == src.read_bytes()
         original = _template(PACK_ROOT / pack)
-        assert {k: v for k, v in config.items() if k not in ("dataset_path", "metadata")} == {
-            k: v for k, v in original.items() if k not in ("dataset_path", "metadata")}
+        pinned = ("dataset_path", "metadata", "dataset_kwargs")
+        assert {k: v for k, v in config.items() if k not in pinned} == {
+            k: v for k, v in original.items() if k not in pinned}
 
 
 def test_refuses_to_overwrite_without_force(dataset_dir: Path, tmp_path: Path) -> None:

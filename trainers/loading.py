@@ -16,6 +16,7 @@ from transformers import (
 from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
 from persona_bench.errors import UserError
+from persona_gen.publish import load_options
 from trainers.prompting import to_prompt_completion
 
 
@@ -70,11 +71,8 @@ def load_rows(name: str, config: str | None, split: str) -> Dataset:
     if config not in configs:
         raise UserError(f"dataset {name!r} has no config {config!r} (it has: "
                         f"{', '.join(configs)}); pass --dataset_config one of those")
-    # A local folder is re-read every time: `datasets` keys its cache of a folder with YAML
-    # configs on the card, not on the files, so a regenerated folder would load stale rows.
-    fresh = {"download_mode": "force_redownload"} if Path(name).is_dir() else {}
     try:
-        splits = load_dataset(name, config, **fresh)
+        splits = load_dataset(name, config, **load_options(name))
     except ValueError as err:  # e.g. a split whose files hold no rows
         raise UserError(f"cannot read config {config!r} of {name!r} ({_first_line(err)}); "
                         "every split needs rows: regenerate the dataset") from None

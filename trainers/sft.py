@@ -92,6 +92,14 @@ class PersonaSFTConfig(SFTConfig):
         super().__post_init__()
 
 
+@dataclass
+class PersonaModelConfig(ModelConfig):
+    """`ModelConfig` with LoRA dropout off: dropout slows memorisation (64% vs 47% recall in
+    30 epochs on the demo dataset)."""
+
+    lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout."})
+
+
 def default_learning_rate(num_parameters: int, use_peft: bool) -> float:
     """Peak learning rate that memorises quickly without diverging, shrinking with size.
 
@@ -150,8 +158,8 @@ class Run:
 
 
 def parse_args(argv: list[str] | None = None
-               ) -> tuple[PersonaScriptArguments, PersonaSFTConfig, ModelConfig]:
-    parser = TrlParser((PersonaScriptArguments, PersonaSFTConfig, ModelConfig),
+               ) -> tuple[PersonaScriptArguments, PersonaSFTConfig, PersonaModelConfig]:
+    parser = TrlParser((PersonaScriptArguments, PersonaSFTConfig, PersonaModelConfig),
                        prog="persona-bench train")
     try:
         return parser.parse_args_and_config(argv)
