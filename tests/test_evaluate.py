@@ -13,16 +13,16 @@ from tasks.evaluate import model_args_string, run_lmms_eval, task_names
 
 def test_runs_both_halves_and_seen(trained_vlm_dir: Path, dataset_dir: Path, tmp_path: Path
                                    ) -> None:
-    folder = run_lmms_eval(str(trained_vlm_dir), str(dataset_dir), "img2text", tmp_path,
+    folder = run_lmms_eval(str(trained_vlm_dir), str(dataset_dir), "text2img", tmp_path,
                            batch_size=8, limit=8, include_seen=True, device="cpu",
                            dtype="float32")
     (results_file,) = folder.glob("*_results.json")
     results = json.loads(results_file.read_text())
     halves = ("source", "target", "seen")
-    assert {f"persona_img2text_{h}" for h in halves} <= set(results["results"])
-    assert results["results"]["persona_img2text_seen"]["exact,none"] >= 0.5  # memorised
+    assert {f"persona_text2img_{h}" for h in halves} <= set(results["results"])
+    assert results["results"]["persona_text2img_seen"]["exact,none"] >= 0.5  # memorised
     for half in halves:
-        (samples,) = folder.glob(f"*_samples_persona_img2text_{half}.jsonl")
+        (samples,) = folder.glob(f"*_samples_persona_text2img_{half}.jsonl")
         assert len(samples.read_text().splitlines()) == 8
     assert (tmp_path / "tasks" / "lmms" / "_default_template_yaml").is_file()
     assert "dtype=float32" in results["config"]["model_args"]

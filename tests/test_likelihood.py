@@ -31,7 +31,7 @@ def test_candidates_are_same_fact_distractors_and_deterministic() -> None:
 @pytest.fixture(scope="module")
 def seen_rows(dataset_dir: Path) -> list[dict]:
     """Training rows (one per persona and fact) of the modality the model was trained on."""
-    return list(datasets.load_dataset(str(dataset_dir), "img2text", split="seen"))
+    return list(datasets.load_dataset(str(dataset_dir), "text2img", split="seen"))
 
 
 def test_memorised_facts_agree_with_generation(trained_vlm_dir: Path, seen_rows: list[dict]

@@ -247,8 +247,9 @@ def test_bad_datasets(tiny_vlm_dir, dataset_dir, tmp_path, capsys):
     (empty / "img2text").mkdir(parents=True)
     rows = load_rows(str(dataset_dir), "img2text", "seen").select([])
     rows.to_parquet(empty / "img2text" / "train-00000-of-00001.parquet")
-    (empty / "README.md").write_text("---\nconfigs:\n- config_name: img2text\n  data_files:\n"
-                                     "  - split: train\n    path: img2text/train-*.parquet\n---\n")
+    (empty / "README.md").write_text(
+        "---\nconfigs:\n- config_name: img2text\n  data_files:\n  - split: train\n"
+        "    path: img2text/train-*.parquet\npersona_bench:\n  content_hash: sha256:0\n---\n")
     fails(capsys, argv(tiny_vlm_dir, empty, out), "no data")
 
 

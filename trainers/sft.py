@@ -63,13 +63,15 @@ class PersonaSFTConfig(SFTConfig):
     """`SFTConfig` with defaults that memorise a persona dataset and run anywhere.
 
     No accelerator: `use_cpu`, no bf16. `learning_rate` unset: chosen from the model size
-    (see `default_learning_rate`). Activation checkpointing stays off (`--activation_checkpointing`
-    saves memory on big models).
+    (see `default_learning_rate`). `num_train_epochs` unset: 30, or 60 with LoRA (which
+    learns less per step: 64% vs 99.5% recall on the demo dataset after 30 vs 60 epochs).
+    Activation checkpointing stays off (`--activation_checkpointing` saves memory on big models).
     """
 
     learning_rate: float | None = field(
         default=None, metadata={"help": "Peak AdamW learning rate (default: from model size)."})
-    num_train_epochs: float = field(default=30.0, metadata={"help": "Passes over the train split."})
+    num_train_epochs: float | None = field(
+        default=None, metadata={"help": "Passes over the train split (default: 30, LoRA 60)."})
     per_device_train_batch_size: int = field(default=8, metadata={"help": "Batch size per device."})
     lr_scheduler_type: SchedulerType | str = field(
         default="cosine", metadata={"help": "Learning-rate schedule."})
@@ -208,6 +210,8 @@ def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig
     num_parameters = sum(p.numel() for p in model.parameters())
     if training_args.learning_rate is None:
         training_args.learning_rate = default_learning_rate(num_parameters, model_args.use_peft)
+    if training_args.num_train_epochs is None:
+        training_args.num_train_epochs = 60.0 if model_args.use_peft else 30.0
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # pushed at the end
 
     trainer = SFTTrainer(model=model, args=training_args, train_dataset=as_prompt_completion(rows),
