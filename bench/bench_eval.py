@@ -84,7 +84,7 @@ def lmms_run(lm: Any, method: str, tasks: list[str], include: Path, limit: int
     return timer.seconds, total, answers
 
 
-def load_llava_hf(model: str) -> tuple[Any, str]:
+def load_llava_hf(model: str, device: str, dtype: str) -> tuple[Any, str]:
     """lmms-eval's llava_hf backend, stubbing the video-only `decord` import if missing."""
     note = ""
     try:
@@ -97,7 +97,7 @@ def load_llava_hf(model: str) -> tuple[Any, str]:
     from lmms_eval.models import get_model
 
     cls = get_model("llava_hf")
-    return cls(pretrained=model, device="cpu", device_map="cpu", dtype="float32"), note
+    return cls(pretrained=model, device=device, device_map=device, dtype=dtype), note
 
 
 def best_of(repeats: int, runs: dict[str, Callable[[], tuple[float, float, dict]]]
@@ -122,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=4, help="likelihood distractors")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu",
+                        help="cpu, cuda, cuda:1 (default: cuda when available)")
+    parser.add_argument("--dtype", default="float32", help="float32, bfloat16, float16")
     parser.add_argument("--skip-llava-hf", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = parser.parse_args(argv)
@@ -133,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tasks.persona_vlm import PersonaVLM
 
-    lm = PersonaVLM(pretrained=args.model, device="cpu", dtype="float32", batch_size=1)
+    lm = PersonaVLM(pretrained=args.model, device=args.device, dtype=args.dtype, batch_size=1)
     workdir = Path(tempfile.mkdtemp(prefix="bench_eval_"))
     include = write_task_pack(dataset, workdir / "tasks", packs=("lmms",))["lmms"]
     group = [f"persona_{direction}"]
@@ -166,10 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     notes = {}
     if not args.skip_llava_hf:
         try:  # a fresh instance per run: lmms-eval deletes a model's modules after evaluating
-            notes["llava_hf b1"] = load_llava_hf(args.model)[1]
+            notes["llava_hf b1"] = load_llava_hf(args.model, args.device, args.dtype)[1]
             image_half = f"persona_{direction}_{'source' if direction == 'img2text' else 'target'}"
-            runs["llava_hf b1"] = lambda: lmms_run(load_llava_hf(args.model)[0], "generate_until",
-                                                   [image_half], include, args.limit)
+            runs["llava_hf b1"] = lambda: lmms_run(
+                load_llava_hf(args.model, args.device, args.dtype)[0], "generate_until",
+                [image_half], include, args.limit)
         except Exception as err:  # noqa: BLE001 - report why it cannot run, keep benching
             notes["llava_hf b1"] = f"cannot run: {type(err).__name__}: {err}".splitlines()[0]
     runs["likelihood"] = likelihood

@@ -305,13 +305,13 @@ DEMO = {
     "num_personas": 12,
     "pretrain_personas": 100,
     "image_size": 64,
-    "variants": 3,
+    "variants": 5,
     "pretrain_steps": 300,
     "train_args": ["--save_strategy", "no"],
 }
 
 
-def demo_main(argv: list[str]) -> int:
+def demo_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="persona-bench demo",
         description="The whole pipeline on the embedded default (tiny VLM, small dataset), "
@@ -322,13 +322,26 @@ def demo_main(argv: list[str]) -> int:
     parser.add_argument("--pretrain-personas", type=int, default=DEMO["pretrain_personas"])
     parser.add_argument("--pretrain-steps", type=int, default=DEMO["pretrain_steps"])
     parser.add_argument("--epochs", type=float, help="training epochs (default: the trainer's)")
+    parser.add_argument("--size", default="xs", help="tiny VLM size: xs (default), s, m, l")
+    parser.add_argument("--direction", default="both", help="img2text | text2img | both")
+    parser.add_argument("--image-size", type=int, default=DEMO["image_size"])
+    parser.add_argument("--variants", type=int, default=DEMO["variants"],
+                        help="images / descriptions per persona (the last one is held out)")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
+    """gen -> tiny-vlm --pretrain -> run; returns the step timings and the site folder."""
     from persona_gen.generate import generate_dataset
+    from trainers.tiny_vlm import SIZES
     from trainers.tiny_vlm import main as tiny_vlm
 
+    if args.size not in SIZES:
+        raise UserError(f"unknown tiny VLM size {args.size!r}; use one of {', '.join(SIZES)}")
+    _directions(args.direction)  # fail before any work
     out = Path(args.out)
-    data, base = out / "data", out / "tiny-vlm"
+    data, base = out / "data", out / f"tiny-vlm-{args.size}"
     steps = Steps()
     steps(
         "generate dataset",
@@ -337,48 +350,37 @@ def demo_main(argv: list[str]) -> int:
             data,
             num_personas=args.num_personas,
             seed=args.seed,
-            image_size=DEMO["image_size"],
-            variants=DEMO["variants"],
+            image_size=args.image_size,
+            variants=args.variants,
             pretrain_personas=args.pretrain_personas,
             overwrite=True,
         ),
     )
 
     def build() -> None:
-        if tiny_vlm(
-            [
-                "--out",
-                str(base),
-                "--pretrain",
-                "--data",
-                str(data),
-                "--seed",
-                str(args.seed),
-                "--pretrain_steps",
-                str(args.pretrain_steps),
-                "--overwrite",
-            ]
-        ):
+        argv = ["--out", str(base), "--size", args.size, "--pretrain", "--data", str(data),
+                "--seed", str(args.seed), "--pretrain_steps", str(args.pretrain_steps),
+                "--overwrite"]
+        if tiny_vlm(argv):
             raise UserError("building the tiny VLM failed; see the log above")
 
-    steps("build + pretrain tiny VLM", (base / "config.json").is_file(), build)
+    steps(f"build + pretrain tiny VLM ({args.size})", (base / "config.json").is_file(), build)
     run_args = _run_parser("persona-bench run").parse_args(
-        [
-            "--model",
-            str(base),
-            "--data",
-            str(data),
-            "--out",
-            str(out / "run"),
-            "--name",
-            "tiny-vlm-xs (demo)",
-        ]
+        ["--model", str(base), "--data", str(data), "--out", str(out / "run"),
+         "--direction", args.direction, "--name", f"tiny-vlm-{args.size} (demo)"]
     )
     train_args = [*DEMO["train_args"], "--seed", str(args.seed)]
     if args.epochs:
         train_args += ["--num_train_epochs", str(args.epochs)]
-    site = run_pipeline(run_args, train_args, steps)
-    print("\nwall time per step (CPU):")
+    return steps, run_pipeline(run_args, train_args, steps)
+
+
+def demo_main(argv: list[str]) -> int:
+    import torch
+
+    steps, site = demo(demo_parser().parse_args(argv))
+    where = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
+    print(f"\nwall time per step ({where}):")
     print(steps.table())
     print(f"\nleaderboard page: {site / 'index.html'}  (Markdown: {site / 'leaderboard.md'})")
     return 0

@@ -86,7 +86,7 @@ def test_demo_runs_every_step_on_a_tiny_setting(tmp_path, capsys):
             "--pretrain-steps", "2", "--epochs", "1"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "generate dataset: done" in printed and "build + pretrain tiny VLM: done" in printed
+    assert "generate dataset: done" in printed and "build + pretrain tiny VLM (xs): done" in printed
     assert "wall time per step" in printed
     rows = (out / "run" / "board" / "rows.jsonl").read_text().splitlines()
     assert len(rows) == 2 and (out / "run" / "site" / "index.html").is_file()

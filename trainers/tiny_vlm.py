@@ -74,6 +74,7 @@ SIZES: dict[str, TinySize] = {
     "xs": TinySize(64, 8, 128, 2, 256, 4, 2048),  # ~5M
     "s": TinySize(96, 8, 256, 4, 512, 8, 4096),  # ~30M
     "m": TinySize(128, 16, 384, 6, 768, 12, 8192),  # ~110M
+    "l": TinySize(224, 16, 768, 12, 1024, 28, 8192),  # ~0.5B: a GPU-sized from-config model
 }
 VISION = {"siglip": SiglipVisionConfig, "clip": CLIPVisionConfig}
 TEXT = {"llama": LlamaConfig, "qwen2": Qwen2Config}
@@ -204,7 +205,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
     parser.add_argument("--size", choices=SIZES, default="xs",
-                        help="xs ~5M, s ~30M, m ~110M parameters")
+                        help="xs ~5M, s ~30M, m ~110M, l ~0.5B parameters (l: GPU only)")
     parser.add_argument("--vision", choices=VISION, default="siglip", help="vision tower family")
     parser.add_argument("--text", choices=TEXT, default="llama", help="language model family")
     parser.add_argument("--seed", type=int, default=0, help="weight-initialisation seed")
