@@ -90,3 +90,15 @@ def test_demo_runs_every_step_on_a_tiny_setting(tmp_path, capsys):
     assert "wall time per step" in printed
     rows = (out / "run" / "board" / "rows.jsonl").read_text().splitlines()
     assert len(rows) == 2 and (out / "run" / "site" / "index.html").is_file()
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--size", "xxl", "unknown tiny VLM size 'xxl'"),
+    ("--direction", "img2audio", "unknown direction 'img2audio'"),
+])
+def test_demo_refuses_bad_options_before_any_work(tmp_path, capsys, flag, value, message):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), flag, value]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

@@ -41,7 +41,9 @@ def test_chat_template_and_tokenizer(tiny_vlm_dir):
     assert tok.eos_token == tiny_vlm.EOS_TURN
 
 
-@pytest.mark.parametrize(("size", "low", "high"), [("s", 25e6, 40e6), ("m", 90e6, 140e6)])
+@pytest.mark.parametrize(
+    ("size", "low", "high"), [("s", 25e6, 40e6), ("m", 90e6, 140e6), ("l", 0.4e9, 0.6e9)]
+)
 def test_size_presets(size, low, high):
     preset = tiny_vlm.SIZES[size]
     tokenizer = tiny_vlm.train_tokenizer(tiny_vlm.corpus(), preset.vocab_size)
