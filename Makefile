@@ -1,15 +1,15 @@
-# Two entry points for a fresh machine: `make demo` (the main job) and `make test`.
+# Entry points for a fresh machine: `make demo` (the main job) and `make test` (what CI runs).
+# Both install .venv from the committed lock first (requirements.lock, hash-checked).
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+LOCK   := requirements.lock
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-$(BIN)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -U pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $@
+# The stamp is written only after a complete install whose `pip freeze` equals the lock.
+$(BIN)/.installed: $(LOCK) pyproject.toml tools/install.py
+	$(PYTHON) tools/install.py --venv $(VENV) --lock $(LOCK)
 
 install: $(BIN)/.installed
 
@@ -20,4 +20,23 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
-.PHONY: install demo test
+# Refresh the lock on purpose: resolve pyproject.toml's ranges (+ tools/lock-pins.txt) anew.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install -q -U pip
+	.venv-lock/bin/pip install -q --dry-run --ignore-installed --report .venv-lock/report.json \
+		-c tools/lock-pins.txt -U pip setuptools -e '.[dev]'
+	.venv-lock/bin/python tools/lock.py .venv-lock/report.json $(LOCK)
+	rm -rf .venv-lock
+
+# The suite against the newest releases pyproject.toml allows, in a throwaway venv: an upstream
+# break shows up here first, never in a fresh clone (which installs the lock).
+test-latest:
+	rm -rf .venv-latest && $(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/pip install -q -U pip
+	.venv-latest/bin/pip install -q -e '.[dev]'
+	.venv-latest/bin/pip freeze --exclude-editable > .venv-latest/freeze.txt
+	.venv-latest/bin/ruff check .
+	.venv-latest/bin/pytest -q -p no:cacheprovider
+
+.PHONY: install demo test lock test-latest

@@ -23,19 +23,23 @@ LIMIT = 8
 HALVES = {"source": "image", "target": "text"}  # img2text: modality of each half
 
 
-@pytest.fixture(scope="module")
-def lmms_run(tiny_vlm_dir: Path, dataset_dir: Path, tmp_path_factory: pytest.TempPathFactory
-             ) -> Path:
-    """`lmms-eval ... --tasks persona_img2text` on the untrained tiny VLM (a local copy)."""
-    out = tmp_path_factory.mktemp("lmms")
-    include = write_task_pack(str(dataset_dir), out / "my_tasks", packs=("lmms",))["lmms"]
+LAUNCHERS = {  # the forms the README shows; lmms-eval 0.7.3 installs no `lmms_eval` script
+    "lmms-eval": [str(Path(sys.executable).parent / "lmms-eval")],
+    "python -m lmms_eval": [sys.executable, "-m", "lmms_eval"],
+}
+
+
+def _lmms_eval(launcher: str, model: Path, data: Path, out: Path, tasks: str,
+               limit: int) -> Path:
+    """Run lmms-eval as a user types it on a pinned pack; the folder with its result files."""
+    include = write_task_pack(str(data), out / "my_tasks", packs=("lmms",))["lmms"]
     command = [
-        str(Path(sys.executable).parent / "lmms-eval"),
+        *LAUNCHERS[launcher],
         "--model", "persona_vlm",
-        "--model_args", f"pretrained={tiny_vlm_dir},dtype=float32",
-        "--tasks", "persona_img2text",
+        "--model_args", f"pretrained={model},dtype=float32",
+        "--tasks", tasks,
         "--include_path", str(include),
-        "--device", "cpu", "--batch_size", "8", "--limit", str(LIMIT),
+        "--device", "cpu", "--batch_size", "8", "--limit", str(limit),
         "--output_path", str(out / "logs"), "--log_samples",
     ]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=900,
@@ -43,6 +47,22 @@ def lmms_run(tiny_vlm_dir: Path, dataset_dir: Path, tmp_path_factory: pytest.Tem
     found = list((out / "logs").glob("*/*_results.json"))
     assert proc.returncode == 0 and found, proc.stdout[-4000:] + proc.stderr[-4000:]
     return found[0].parent
+
+
+@pytest.fixture(scope="module")
+def lmms_run(tiny_vlm_dir: Path, dataset_dir: Path, tmp_path_factory: pytest.TempPathFactory
+             ) -> Path:
+    """`lmms-eval ... --tasks persona_img2text` on the untrained tiny VLM (a local copy)."""
+    return _lmms_eval("lmms-eval", tiny_vlm_dir, dataset_dir, tmp_path_factory.mktemp("lmms"),
+                      "persona_img2text", LIMIT)
+
+
+def test_python_dash_m_form_runs_the_same_task(tiny_vlm_dir: Path, dataset_dir: Path,
+                                               lmms_run: Path, tmp_path: Path) -> None:
+    folder = _lmms_eval("python -m lmms_eval", tiny_vlm_dir, dataset_dir, tmp_path,
+                        "persona_img2text_source", 2)
+    assert [s["exact"]["id"] for s in _samples(folder, "persona_img2text_source")] == [
+        s["exact"]["id"] for s in _samples(lmms_run, "persona_img2text_source")[:2]]
 
 
 def _samples(folder: Path, task: str) -> list[dict]:
