@@ -33,7 +33,7 @@ def test_lock_lines_are_sorted_hashed_and_leave_out_the_project() -> None:
                                ("alpha", "2.0", "a" * 64)))
     pins = [line for line in text.splitlines() if not line.startswith("#")]
     assert pins == [f"alpha==2.0 --hash=sha256:{'a' * 64}",
-                    f"zeta-pkg==1.0 --hash=sha256:{'b' * 64}"]
+                    f"Zeta_Pkg==1.0 --hash=sha256:{'b' * 64}"]
     assert "for CPython 3.11.7 on linux x86_64" in text
 
 

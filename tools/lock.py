@@ -24,7 +24,8 @@ def canonical(name: str) -> str:
 
 
 def lock_lines(report: dict) -> list[str]:
-    """One `name==version --hash=sha256:...` line per package, sorted by name."""
+    """One `name==version --hash=sha256:...` line per package, named and sorted as `pip freeze`
+    prints them, so the installed venv's freeze reads the same as the lock."""
     lines = []
     for item in report["install"]:
         meta = item["metadata"]
@@ -34,8 +35,8 @@ def lock_lines(report: dict) -> list[str]:
         if not digest:
             raise SystemExit(f"lock: {meta['name']} {meta['version']} has no sha256 in the report "
                              f"({item['download_info'].get('url')}); refusing an unhashed lock")
-        lines.append(f"{canonical(meta['name'])}=={meta['version']} --hash=sha256:{digest}")
-    return sorted(lines)
+        lines.append(f"{meta['name']}=={meta['version']} --hash=sha256:{digest}")
+    return sorted(lines, key=lambda line: line.split("==", 1)[0].lower())
 
 
 def render(report: dict) -> str:
