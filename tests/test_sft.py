@@ -250,7 +250,7 @@ def test_bad_datasets(tiny_vlm_dir, dataset_dir, tmp_path, capsys):
     (empty / "README.md").write_text(
         "---\nconfigs:\n- config_name: img2text\n  data_files:\n  - split: train\n"
         "    path: img2text/train-*.parquet\npersona_bench:\n  content_hash: sha256:0\n---\n")
-    fails(capsys, argv(tiny_vlm_dir, empty, out), "no data")
+    fails(capsys, argv(tiny_vlm_dir, empty, out), "content_hash must be")
 
 
 def test_bad_output_dir_and_oom_hint(tiny_vlm_dir, dataset_dir, tmp_path, capsys, monkeypatch):
