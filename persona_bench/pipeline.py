@@ -4,8 +4,8 @@ A run folder holds one sub-folder per direction::
 
     RUN/<direction>/model/           trained checkpoint (trainers/sft.py)
     RUN/<direction>/eval/<model>/    lmms-eval results + samples, likelihood logs
-    RUN/<direction>/run_manifest.json
-    RUN/base_eval/<direction>/...    the untrained model's answers (chance + prior knowledge)
+    RUN/<direction>/base_eval/...    the untrained model's answers (chance + prior knowledge)
+    RUN/<direction>/run_manifest.json  (every path in it lies inside RUN/<direction>/)
     RUN/board/, RUN/site/            leaderboard store and rendered page
 
 Each step is skipped when its output already exists, so an interrupted run resumes.
@@ -197,7 +197,8 @@ def write_manifest(
         "train_record": "model/persona_train.json",
         "harness": "lmms-eval",
         "results_dir": str(results.relative_to(direction_dir)),
-        "base_results_dir": str(base_results.resolve()) if base_results else None,
+        "base_results_dir": (str(base_results.relative_to(direction_dir)) if base_results
+                             else None),
         "dataset": {"id": str(data), "content_hash": read_metadata(data)["content_hash"]},
         "commands": commands,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -215,7 +216,8 @@ def run_direction(
     from trainers.sft import main as sft_main
 
     run = Path(args.out)
-    ddir, base_root = run / direction, run / "base_eval" / direction
+    ddir = run / direction
+    base_root = ddir / "base_eval"  # inside the submission folder: `add` reads nothing outside
     model_dir = ddir / "model"
     if not args.no_base_eval:
         steps(

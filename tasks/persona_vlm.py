@@ -27,6 +27,7 @@ from loguru import logger
 from PIL import Image
 from tqdm import tqdm
 
+from persona_bench.checks import parse_bool
 from persona_bench.errors import UserError
 from tasks.hf_model import HFModel, Query, plan_batches
 
@@ -102,9 +103,9 @@ class PersonaVLM(lmms):
             dtype=dtype,
             device_map=device_map,
             revision=revision,
-            trust_remote_code=bool(trust_remote_code),
+            trust_remote_code=parse_bool(trust_remote_code, "trust_remote_code"),
             attn_implementation=attn_implementation,
-            apply_chat_template=bool(apply_chat_template),
+            apply_chat_template=parse_bool(apply_chat_template, "apply_chat_template"),
         )
         logger.info(f"persona_vlm: {self.hf.describe()} batch_size={self.batch_size_per_gpu}")
 

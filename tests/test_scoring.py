@@ -143,7 +143,8 @@ def test_format_table_states_directions(tmp_path):
 def test_gold_answers_must_agree_across_sides(tmp_path):
     out = write_run(tmp_path, accuracy={"source": 0.0, "target": 0.0})
 
-    def rename(sample: dict) -> None:
+    def rename(sample: dict) -> None:  # consistently, the logged target too
+        sample["target"] = "Somebody Else"
         for key in ("exact", "contains"):
             sample[key]["answer"] = "Somebody Else"
 
