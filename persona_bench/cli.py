@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 
+from persona_bench.checks import printable
 from persona_bench.errors import UserError
 
 # name -> (module, function, one-line help)
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(getattr(importlib.import_module(module), func)(rest) or 0)
     except UserError as err:
-        print(f"persona-bench {name}: error: {err}", file=sys.stderr)
+        print(f"persona-bench {name}: error: {printable(str(err), limit=4000)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"persona-bench {name}: interrupted", file=sys.stderr)
