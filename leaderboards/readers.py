@@ -39,6 +39,8 @@ RESULTS_RE = {  # dates start with a digit (so likelihood_*_results.json never m
 VERSION_KEY = {"lmms-eval": "lmms_eval_version", "lm-eval": "lm_eval_version"}
 LIKELIHOOD_RE = re.compile(r"^likelihood_(?P<task>.+)\.jsonl$")
 TOLERANCE = 1e-6
+# `leaderboard add` has no --harness flag: it reads the manifest's
+_HARNESS_FIX = ' (`leaderboard score`), or set "harness" in run_manifest.json (`leaderboard add`)'
 
 
 @dataclass(frozen=True)
@@ -176,14 +178,14 @@ def detect_harness(folder: Path, harness: str | None = None) -> str:
     if harness is not None and harness not in found and found:
         other = next(iter(found))
         raise UserError(f"{folder} holds {other} output ({found[other][0].name}), not "
-                        f"{harness}; pass --harness {other} or the right folder")
+                        f"{harness}; pass --harness {other}{_HARNESS_FIX} or the right folder")
     if not found:
         raise UserError(f"no results JSON in {folder} or its sub-folders (lmms-eval writes "
                         "<model>/<date>_results.json, lm-eval <model>/results_<date>.json); "
                         "did the evaluation finish?")
     if harness is None and len(found) > 1:
         raise UserError(f"{folder} holds both lmms-eval and lm-eval output; "
-                        "pass --harness to pick one")
+                        f"pass --harness to pick one{_HARNESS_FIX}")
     return harness or next(iter(found))
 
 
@@ -435,7 +437,8 @@ def _check_harness(path: Path, meta: Any, harness: str) -> None:
         raise UserError(f"{path} has no 'results' object: not a harness results file")
     other = next(h for h in HARNESSES if h != harness)
     if VERSION_KEY[harness] not in meta and VERSION_KEY[other] in meta:
-        raise UserError(f"{path} was written by {other}, not {harness}; pass --harness {other}")
+        raise UserError(f"{path} was written by {other}, not {harness}; pass --harness {other}"
+                        f"{_HARNESS_FIX}")
 
 
 def _one(values: dict[str, Any], what: str) -> Any:

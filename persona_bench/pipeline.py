@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from persona_bench.atomic import write_text_atomic
+from persona_bench.checks import non_negative_int, positive_float, positive_int
 from persona_bench.errors import UserError
 
 DIRECTIONS = ("img2text", "text2img")
@@ -101,8 +102,8 @@ def evaluate(model: str, data: str, direction: str, out: Path, args: argparse.Na
 
 
 def _eval_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch-size", type=int, default=16, help="evaluation batch size")
-    parser.add_argument("--limit", type=int, help="questions per task (smoke tests only)")
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="evaluation batch size")
+    parser.add_argument("--limit", type=positive_int, help="questions per task (smoke tests only)")
     parser.add_argument("--device", help="cpu, cuda, cuda:0 ... (default: best available)")
     parser.add_argument("--dtype", help="float32, bfloat16, float16 (default: model's)")
     parser.add_argument("--no-likelihood", action="store_true", help="skip likelihood recall")
@@ -320,14 +321,16 @@ def demo_parser() -> argparse.ArgumentParser:
         "offline on a CPU: gen -> tiny-vlm --pretrain -> run both directions -> leaderboard.",
     )
     parser.add_argument("--out", default="demo_out", help="demo folder (resumable)")
-    parser.add_argument("--num-personas", type=int, default=DEMO["num_personas"])
-    parser.add_argument("--pretrain-personas", type=int, default=DEMO["pretrain_personas"])
-    parser.add_argument("--pretrain-steps", type=int, default=DEMO["pretrain_steps"])
-    parser.add_argument("--epochs", type=float, help="training epochs (default: the trainer's)")
+    parser.add_argument("--num-personas", type=positive_int, default=DEMO["num_personas"])
+    parser.add_argument("--pretrain-personas", type=non_negative_int,
+                        default=DEMO["pretrain_personas"])
+    parser.add_argument("--pretrain-steps", type=positive_int, default=DEMO["pretrain_steps"])
+    parser.add_argument("--epochs", type=positive_float,
+                        help="training epochs (default: the trainer's)")
     parser.add_argument("--size", default="xs", help="tiny VLM size: xs (default), s, m, l")
     parser.add_argument("--direction", default="both", help="img2text | text2img | both")
-    parser.add_argument("--image-size", type=int, default=DEMO["image_size"])
-    parser.add_argument("--variants", type=int, default=DEMO["variants"],
+    parser.add_argument("--image-size", type=positive_int, default=DEMO["image_size"])
+    parser.add_argument("--variants", type=positive_int, default=DEMO["variants"],
                         help="images / descriptions per persona (the last one is held out)")
     parser.add_argument("--seed", type=int, default=0)
     return parser

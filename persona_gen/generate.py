@@ -28,15 +28,31 @@ def check_output_dir(out: Path, overwrite: bool) -> None:
     """Refuse a non-empty or unwritable output folder before any work is done."""
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; choose a folder path")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise UserError(
-            f"output folder {out} is not empty; choose another --out or pass --overwrite"
-        )
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise UserError(
+                f"output folder {out} is not empty; choose another --out or pass --overwrite"
+            )
+        if not _is_our_dataset(out):
+            raise UserError(f"--overwrite would delete {out}, which is not a dataset folder "
+                            "written by `persona-bench gen` (no persona-bench card); choose "
+                            "another --out, or empty it yourself")
     parent = out.resolve().parent
     while not parent.exists():
         parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"--out {out} is under {parent}, which is a file; choose a folder path")
     if not os.access(parent, os.W_OK):
         raise UserError(f"cannot write to {parent}; choose a writable --out")
+
+
+def _is_our_dataset(folder: Path) -> bool:
+    from persona_gen.publish import read_metadata
+
+    try:
+        return read_metadata(folder).get("generator") == "persona-bench"
+    except UserError:
+        return False
 
 
 def render_all(

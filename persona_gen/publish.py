@@ -279,6 +279,21 @@ def _check_shard(root: Path, config: str, split: str, rel: str, where: str) -> N
                         "dataset with `persona-bench gen`")
 
 
+def check_parquet(root: str | Path, config: str) -> None:
+    """Every shard of `config` opens as Parquet; else name the file (datasets names none)."""
+    import pyarrow.parquet as pq
+
+    root = Path(root)
+    for paths in card_layout(read_card(root), str(root / CARD)).get(config, {}).values():
+        for rel in paths:
+            try:
+                pq.ParquetFile(root / rel).metadata  # noqa: B018 - reads and checks the footer
+            except Exception as err:  # noqa: BLE001 - pyarrow raises several types
+                raise UserError(f"{root / rel} is not a readable Parquet file "
+                                f"({type(err).__name__}): it is truncated or corrupt; "
+                                "regenerate the dataset with `persona-bench gen`") from None
+
+
 def load_options(dataset: str | Path) -> dict:
     """Extra `load_dataset` arguments: a verified local folder gets a cache of its own content.
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from persona_bench.errors import UserError
-from persona_gen.publish import load_options, verify_dataset
+from persona_gen.publish import check_parquet, load_options, verify_dataset
 from persona_gen.schema import CONFIG_SPLITS, DIRECTIONS
 
 HUB_ID = "persona-bench/persona-bench"
@@ -116,8 +116,11 @@ def load_split(dataset: str, direction: str, split: str) -> Any:
     import datasets
 
     split = check_split(direction, split)
+    options = load_options(dataset)  # a local folder: verified against its card
+    if is_local(dataset):
+        check_parquet(dataset, direction)
     try:
-        return datasets.load_dataset(dataset, direction, split=split, **load_options(dataset))
+        return datasets.load_dataset(dataset, direction, split=split, **options)
     except Exception as err:  # noqa: BLE001 - datasets raises many types for a bad path/id
         first = (str(err).strip().splitlines() or [""])[0]
         raise UserError(

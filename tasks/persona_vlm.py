@@ -40,7 +40,7 @@ def parse_batch_size(value: int | str | None) -> int:
     if not text.isdigit() or int(text) < 1:
         raise UserError(
             f"persona_vlm needs a positive integer batch size (got {value!r}); "
-            "pass e.g. --batch_size 8"
+            "pass e.g. lmms-eval --batch_size 8 (persona-bench eval --batch-size 8)"
         )
     return int(text)
 
