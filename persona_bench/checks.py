@@ -7,7 +7,6 @@ terminal, written into Markdown and HTML, or used to open files. Each check here
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
@@ -158,25 +157,33 @@ def contained_path(base: Path, relative: Any, where: str) -> Path:
     return path
 
 
-def bounded(kind: Callable[[str], Any], low: float | None = None, high: float | None = None,
-            ) -> Callable[[str], Any]:
-    """An argparse `type=` that parses with `kind` and refuses values outside [low, high]."""
+def bounded(kind: Callable[[str], Any], low: float, flag: str) -> Callable[[str], Any]:
+    """An argparse `type=` for `flag`: parse with `kind`, refuse values below `low`.
+
+    It raises `UserError` (which argparse lets through), so a bad count is the usual one
+    line naming the flag, like every other bad input.
+    """
     def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
-        if isinstance(value, float) and not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
-        if (low is not None and value < low) or (high is not None and value > high):
-            span = f"at least {low}" if high is None else f"between {low} and {high}"
-            raise argparse.ArgumentTypeError(f"must be {span}, got {text}")
+            raise UserError(f"{flag}: {printable(text, 40)!r} is not a number") from None
+        if isinstance(value, float) and not math.isfinite(value) or value < low:
+            least = "positive" if low > 0 and kind is float else f"at least {low}"
+            raise UserError(f"{flag} must be {least}, got {printable(text, 40)}")
         return value
 
     parse.__name__ = kind.__name__
     return parse
 
 
-non_negative_int = bounded(int, 0)
-positive_int = bounded(int, 1)
-positive_float = bounded(float, 1e-12)
+def non_negative_int(flag: str) -> Callable[[str], int]:
+    return bounded(int, 0, flag)
+
+
+def positive_int(flag: str) -> Callable[[str], int]:
+    return bounded(int, 1, flag)
+
+
+def positive_float(flag: str) -> Callable[[str], float]:
+    return bounded(float, 1e-300, flag)

@@ -102,8 +102,10 @@ def evaluate(model: str, data: str, direction: str, out: Path, args: argparse.Na
 
 
 def _eval_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch-size", type=positive_int, default=16, help="evaluation batch size")
-    parser.add_argument("--limit", type=positive_int, help="questions per task (smoke tests only)")
+    parser.add_argument("--batch-size", type=positive_int("--batch-size"), default=16,
+                        help="evaluation batch size")
+    parser.add_argument("--limit", type=positive_int("--limit"),
+                        help="questions per task (smoke tests only)")
     parser.add_argument("--device", help="cpu, cuda, cuda:0 ... (default: best available)")
     parser.add_argument("--dtype", help="float32, bfloat16, float16 (default: model's)")
     parser.add_argument("--no-likelihood", action="store_true", help="skip likelihood recall")
@@ -321,16 +323,19 @@ def demo_parser() -> argparse.ArgumentParser:
         "offline on a CPU: gen -> tiny-vlm --pretrain -> run both directions -> leaderboard.",
     )
     parser.add_argument("--out", default="demo_out", help="demo folder (resumable)")
-    parser.add_argument("--num-personas", type=positive_int, default=DEMO["num_personas"])
-    parser.add_argument("--pretrain-personas", type=non_negative_int,
+    parser.add_argument("--num-personas", type=positive_int("--num-personas"),
+                        default=DEMO["num_personas"])
+    parser.add_argument("--pretrain-personas", type=non_negative_int("--pretrain-personas"),
                         default=DEMO["pretrain_personas"])
-    parser.add_argument("--pretrain-steps", type=positive_int, default=DEMO["pretrain_steps"])
-    parser.add_argument("--epochs", type=positive_float,
+    parser.add_argument("--pretrain-steps", type=positive_int("--pretrain-steps"),
+                        default=DEMO["pretrain_steps"])
+    parser.add_argument("--epochs", type=positive_float("--epochs"),
                         help="training epochs (default: the trainer's)")
     parser.add_argument("--size", default="xs", help="tiny VLM size: xs (default), s, m, l")
     parser.add_argument("--direction", default="both", help="img2text | text2img | both")
-    parser.add_argument("--image-size", type=positive_int, default=DEMO["image_size"])
-    parser.add_argument("--variants", type=positive_int, default=DEMO["variants"],
+    parser.add_argument("--image-size", type=positive_int("--image-size"),
+                        default=DEMO["image_size"])
+    parser.add_argument("--variants", type=positive_int("--variants"), default=DEMO["variants"],
                         help="images / descriptions per persona (the last one is held out)")
     parser.add_argument("--seed", type=int, default=0)
     return parser

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import pytest
@@ -89,7 +88,7 @@ def test_contained_path(tmp_path):
 
 
 def test_bounded_argparse_types():
-    assert non_negative_int("0") == 0
-    for bad in ("-1", "x"):
-        with pytest.raises(argparse.ArgumentTypeError):
-            non_negative_int(bad)
+    assert non_negative_int("--count")("0") == 0
+    for bad, match in (("-1", "--count must be at least 0, got -1"), ("x", "not a number")):
+        with pytest.raises(UserError, match=match):
+            non_negative_int("--count")(bad)

@@ -214,7 +214,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pretrain", action="store_true",
                         help="align vision and text on the dataset's disjoint `pretrain` pool")
     parser.add_argument("--data", help="dataset folder or Hub id (needed with --pretrain)")
-    parser.add_argument("--pretrain_steps", type=positive_int, default=None,
+    parser.add_argument("--pretrain_steps", type=positive_int("--pretrain_steps"), default=None,
                         help="optimizer steps of the alignment stage "
                         "(default: 600 on CPU, 3000 on GPU)")
     parser.add_argument("--pretrain_args", default="",
