@@ -169,6 +169,13 @@ def check_dataset(dataset_dir: str | Path, runs: list[EvalRun]) -> tuple[str, di
                                 f"{wrong.answer!r}, not the dataset's "
                                 f"{facts.get(wrong.persona_id, {}).get(wrong.fact)!r}: "
                                 "the log was edited (tampered)")
+            if log.role in ("source", "target"):
+                left_out = sorted(set(facts) - {r.persona_id for r in log.records})
+                if left_out and run.provenance.tasks.get(log.task, None) is not None and \
+                        run.provenance.tasks[log.task].limit in (None, "", 0):
+                    raise UserError(f"{log.path.name} leaves out {len(left_out)} of the "
+                                    f"dataset's {len(facts)} personas (e.g. {left_out[0]}); "
+                                    "evaluate the full test split")
     return content_hash, chance_from_facts(facts)
 
 

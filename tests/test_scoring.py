@@ -166,3 +166,14 @@ def test_dataset_checks_hash_and_every_gold_answer(tmp_path, dataset_dir):
     bad = write_run(tmp_path / "bad", answers=edited, dataset_hash=content_hash)
     with pytest.raises(UserError, match="not the dataset's"):
         score_results(bad, dataset=dataset_dir)
+
+
+def test_dataset_check_refuses_runs_that_leave_personas_out(tmp_path, dataset_dir):
+    from persona_gen.publish import read_metadata
+
+    facts = dataset_facts(dataset_dir)
+    fewer = dict(list(facts.items())[:-2])
+    out = write_run(tmp_path / "fewer", answers=fewer,
+                    dataset_hash=read_metadata(dataset_dir)["content_hash"])
+    with pytest.raises(UserError, match="leaves out 2 of the dataset's 8 personas"):
+        score_results(out, dataset=dataset_dir)
