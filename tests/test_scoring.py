@@ -177,3 +177,9 @@ def test_dataset_check_refuses_runs_that_leave_personas_out(tmp_path, dataset_di
                     dataset_hash=read_metadata(dataset_dir)["content_hash"])
     with pytest.raises(UserError, match="leaves out 2 of the dataset's 8 personas"):
         score_results(out, dataset=dataset_dir)
+
+
+def test_score_table_never_prints_raw_control_characters(tmp_path):
+    out = write_run(tmp_path, model="org/\x1b[2Jevil\u202e")
+    text = format_table(score_results(out))
+    assert "\x1b" not in text and "\u202e" not in text and "\\x1b[2Jevil\\u202e" in text
