@@ -222,13 +222,6 @@ def test_interrupted_add_leftovers_are_cleaned_by_the_next_add(tmp_path, board):
     assert not list(board.rglob(".*.tmp"))
 
 
-def test_show_never_prints_raw_control_characters(board, capsys):
-    """Even a row that slipped past `add` (an old board) is printed escaped."""
-    from leaderboards.columns import printable
-
-    assert printable("a\x1b[31mb\u202ec") == "a\\x1b[31mb\\u202ec"
-
-
 def test_load_submission_refuses_a_symlinked_manifest(tmp_path):
     run = write_submission(tmp_path / "run")
     (tmp_path / "link").mkdir()
