@@ -11,6 +11,7 @@ from leaderboards.columns import COLUMN_KEYS, COLUMNS, DEFAULT_SORT, sort_rows, 
 from leaderboards.schema import DIRECTIONS, HARNESSES, METRICS
 from leaderboards.store import DEFAULT_BOARD, Board
 from persona_bench.atomic import write_text_atomic
+from persona_bench.checks import positive_int
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,7 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--dataset", type=Path,
                        help="dataset folder: check its content hash, take chance levels from it")
     score.add_argument("--metric", choices=METRICS, default="exact")
-    score.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    score.add_argument("--resamples", type=positive_int("--resamples"), default=1000,
+                       help="bootstrap resamples")
     score.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     score.add_argument("--json", type=Path, help="also write the full score as JSON here")
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from persona_bench.checks import printable as escape_unsafe
 from persona_bench.errors import UserError
 
 Value = float | str | None
@@ -39,8 +40,8 @@ def fmt_count(n: Any) -> str:
 
 
 def printable(text: str) -> str:
-    """`text` with control characters replaced (submitted strings reach the terminal)."""
-    return "".join(ch if ch.isprintable() else "?" for ch in text)
+    """`text` with control and bidi characters escaped (submitted strings reach the terminal)."""
+    return escape_unsafe(text, limit=10**6)
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from leaderboards.schema import HARNESSES, MAX_JSON_BYTES, MAX_SAMPLES_BYTES, MODALITIES
+from persona_bench.checks import strict_json_loads
 from persona_bench.errors import UserError
 from persona_gen.matching import contains_match, exact_match, normalize
 from persona_gen.vocab import ALL_FACTS
@@ -38,6 +39,8 @@ RESULTS_RE = {  # dates start with a digit (so likelihood_*_results.json never m
 VERSION_KEY = {"lmms-eval": "lmms_eval_version", "lm-eval": "lm_eval_version"}
 LIKELIHOOD_RE = re.compile(r"^likelihood_(?P<task>.+)\.jsonl$")
 TOLERANCE = 1e-6
+# `leaderboard add` has no --harness flag: it reads the manifest's
+_HARNESS_FIX = ' (`leaderboard score`), or set "harness" in run_manifest.json (`leaderboard add`)'
 
 
 @dataclass(frozen=True)
@@ -141,8 +144,9 @@ def read_limited(path: Path, limit: int) -> bytes:
 
 
 def load_json(path: Path, limit: int = MAX_JSON_BYTES) -> Any:
+    """Strict JSON (NaN and Infinity refused: a comparison with NaN is never "different")."""
     try:
-        return json.loads(read_limited(path, limit))
+        return strict_json_loads(read_limited(path, limit))
     except (ValueError, RecursionError) as err:
         raise UserError(f"{path} is not valid JSON ({err}); the file is truncated or "
                         "corrupt: re-run the step that wrote it") from None
@@ -151,7 +155,12 @@ def load_json(path: Path, limit: int = MAX_JSON_BYTES) -> Any:
 def _harness_files(folder: Path) -> dict[str, list[Path]]:
     """Results JSON files per harness in `folder` and its immediate sub-folders."""
     found: dict[str, list[Path]] = {h: [] for h in HARNESSES}
+    inside = folder.resolve()
     for path in sorted([*folder.glob("*.json"), *folder.glob("*/*.json")]):
+        if path.is_symlink() or path.parent.is_symlink() or not path.resolve().is_relative_to(
+                inside):
+            raise UserError(f"{path} is a symbolic link or lies outside {folder}; a "
+                            "submission is the folder given: copy the real files into it")
         for harness, pattern in RESULTS_RE.items():
             if pattern.match(path.name):
                 found[harness].append(path)
@@ -169,14 +178,14 @@ def detect_harness(folder: Path, harness: str | None = None) -> str:
     if harness is not None and harness not in found and found:
         other = next(iter(found))
         raise UserError(f"{folder} holds {other} output ({found[other][0].name}), not "
-                        f"{harness}; pass --harness {other} or the right folder")
+                        f"{harness}; pass --harness {other}{_HARNESS_FIX} or the right folder")
     if not found:
         raise UserError(f"no results JSON in {folder} or its sub-folders (lmms-eval writes "
                         "<model>/<date>_results.json, lm-eval <model>/results_<date>.json); "
                         "did the evaluation finish?")
     if harness is None and len(found) > 1:
         raise UserError(f"{folder} holds both lmms-eval and lm-eval output; "
-                        "pass --harness to pick one")
+                        f"pass --harness to pick one{_HARNESS_FIX}")
     return harness or next(iter(found))
 
 
@@ -226,10 +235,10 @@ def _iter_jsonl(path: Path, data: bytes) -> list[dict]:
     out = []
     for number, line in enumerate(lines, 1):
         try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):
-            raise UserError(f"{path} line {number} is not valid JSON: the file is truncated "
-                            "or corrupt; re-run the evaluation") from None
+            obj = strict_json_loads(line)
+        except (ValueError, RecursionError) as err:
+            raise UserError(f"{path} line {number} is not valid JSON ({err}): the file is "
+                            "truncated or corrupt; re-run the evaluation") from None
         if not isinstance(obj, dict):
             raise UserError(f"{path} line {number} is not a JSON object")
         out.append(obj)
@@ -280,22 +289,38 @@ def _response_text(value: Any) -> str | None:
 
 
 def _sample_record(sample: dict, where: str) -> SampleRecord:
-    """The contract record among a logged sample's metric values (all must agree)."""
+    """The contract record among a logged sample's metric values, scored from the raw response.
+
+    The model's logged response (`filtered_resps`) is required: `prediction`, `exact` and
+    `contains` are recomputed from it, never taken from the record. A cross-check field
+    that is missing counts as a failure, not as a pass.
+    """
     raws = [v for v in sample.values() if isinstance(v, dict) and "prediction" in v]
     if not raws:
         raise UserError(f"{where}: no per-sample record among the metric values; the task "
                         "must return the record of docs/CONTRACT.md from process_results")
     if any(r != raws[0] for r in raws[1:]):
         raise UserError(f"{where}: the metric records of one sample disagree (tampered)")
-    record = _record(raws[0], where)
     response = _response_text(sample.get("filtered_resps"))
-    if response is not None and normalize(response) != normalize(record.prediction):
-        raise UserError(f"{where}: prediction {record.prediction[:60]!r} is not the logged "
-                        f"model response {response[:60]!r} (tampered); re-run the evaluation")
+    if response is None:
+        raise UserError(f"{where}: no logged model response (filtered_resps); a score is only "
+                        "computed from what the model said: re-run with --log_samples")
+    record = _record({**raws[0], "prediction": response.strip()}, where)
+    if normalize(response) != normalize(str(raws[0]["prediction"])):
+        raise UserError(f"{where}: prediction {str(raws[0]['prediction'])[:60]!r} is not the "
+                        f"logged model response {response[:60]!r} (tampered); re-run the "
+                        "evaluation")
+    target = sample.get("target")
+    if target is not None and _response_text(target) != record.answer:
+        raise UserError(f"{where}: the record's answer {record.answer[:60]!r} is not the logged "
+                        f"target {str(target)[:60]!r} (tampered)")
     doc = sample.get("doc")
     if isinstance(doc, dict) and any(doc.get(k, getattr(record, k)) != getattr(record, k)
                                      for k in ("id", "answer", "persona_id", "fact")):
         raise UserError(f"{where}: the record does not match the logged doc (tampered)")
+    if target is None and not isinstance(doc, dict):
+        raise UserError(f"{where}: neither the logged target nor the doc is present, so the "
+                        "gold answer cannot be cross-checked (tampered); re-run the evaluation")
     return record
 
 
@@ -317,6 +342,22 @@ def read_task_log(path: Path, task: str, likelihood: bool = False) -> TaskLog:
         raise UserError(f"{path} has duplicate question ids; re-run into an empty folder")
     direction, role = parse_task(task)
     return TaskLog(task, direction, role, path, hashlib.sha256(data).hexdigest(), records)
+
+
+def check_coverage(log: TaskLog) -> None:
+    """A half of a leaderboard row asks every fact of every persona it names, each once."""
+    facts: dict[str, list[str]] = {}
+    for record in log.records:
+        facts.setdefault(record.persona_id, []).append(record.fact)
+    for persona, asked in sorted(facts.items()):
+        if len(asked) != len(set(asked)):
+            raise UserError(f"{log.path.name}: persona {persona} is asked one fact twice; a "
+                            "half asks every persona/fact pair exactly once: re-run on the "
+                            "unmodified test split")
+        if set(asked) != set(ALL_FACTS):
+            missing = sorted(set(ALL_FACTS) - set(asked))
+            raise UserError(f"{log.path.name}: persona {persona} is not asked "
+                            f"{', '.join(missing)}; re-run on the unmodified test split")
 
 
 def _model_args(config: dict) -> tuple[str, dict[str, str]]:
@@ -396,7 +437,8 @@ def _check_harness(path: Path, meta: Any, harness: str) -> None:
         raise UserError(f"{path} has no 'results' object: not a harness results file")
     other = next(h for h in HARNESSES if h != harness)
     if VERSION_KEY[harness] not in meta and VERSION_KEY[other] in meta:
-        raise UserError(f"{path} was written by {other}, not {harness}; pass --harness {other}")
+        raise UserError(f"{path} was written by {other}, not {harness}; pass --harness {other}"
+                        f"{_HARNESS_FIX}")
 
 
 def _one(values: dict[str, Any], what: str) -> Any:

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from leaderboards.columns import COLUMNS
+from persona_bench.checks import printable
 
 SCRIPT = """
 document.querySelectorAll("th[data-key]").forEach((th) => {
@@ -48,7 +49,8 @@ details { margin: 0.5rem 0; }
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """HTML-escaped, with control and bidi characters shown as escapes (never applied)."""
+    return html.escape(printable(str(value), limit=10**6), quote=True)
 
 
 def _csp() -> str:

@@ -7,13 +7,14 @@ import re
 from pathlib import Path
 
 from leaderboards.columns import COLUMNS
+from persona_bench.checks import printable
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
 
 
 def md_escape(text: str) -> str:
     """Submitted text as inert Markdown: no HTML, links, emphasis or table breaks."""
-    flat = " ".join(str(text).split())
+    flat = printable(" ".join(str(text).split()), limit=10**6)  # control/bidi shown escaped
     return _MARKDOWN.sub(r"\\\1", html.escape(flat, quote=False))
 
 
@@ -21,7 +22,8 @@ def render_markdown(rows: list[dict], meta: dict | None, plots: dict[str, Path])
     lines = ["# persona-bench transfer-gap leaderboard", ""]
     if meta:
         lines += [f"Dataset {md_escape(meta['dataset']['id'])} "
-                  f"({meta['dataset']['content_hash'][:19]}), metric: {meta['metric']} match, "
+                  f"({md_escape(meta['dataset']['content_hash'][:19])}), "
+                  f"metric: {meta['metric']} match, "
                   f"95% CI: paired bootstrap over personas ({meta['n_resamples']} resamples). "
                   "Source recall: held-out questions in the trained modality; target recall: "
                   "the same questions in the other modality. ↑ higher is better, "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from persona_bench.checks import check_finite, check_sha256, check_text
 from persona_bench.errors import UserError
 
 # Mirrors of persona_gen.schema.DIRECTIONS / MODALITIES: that module imports `datasets`
@@ -41,8 +42,11 @@ MAX_JSON_BYTES = 16 * 2**20
 MAX_SAMPLES_BYTES = 64 * 2**20
 MAX_SUBMISSION_BYTES = 256 * 2**20
 MAX_NAME_CHARS = 120
+MAX_ID_CHARS = 300
 MAX_COMMANDS = 32
 MAX_COMMAND_CHARS = 8000
+MAX_PARAMETERS = 10**14
+HEX_RE = {"row_id": 12, "fingerprint": 16}
 
 
 class ModelRef(TypedDict):
@@ -159,18 +163,45 @@ def check_schema(obj: Any, expected: str, where: str) -> None:
 
 
 def _check_ref(obj: dict, key: str, where: str, hash_key: str) -> None:
+    """A model or dataset reference: printable id and revision; a dataset hash is a hash."""
     ref = require(obj, key, dict, where)
-    require(ref, "id", str, f"{where} {key}")
-    require(ref, hash_key, str, f"{where} {key}")
+    check_text(require(ref, "id", str, f"{where} {key}"), f"{where} {key}.id", MAX_ID_CHARS)
+    value = require(ref, hash_key, str, f"{where} {key}")
+    if hash_key == "content_hash":
+        check_sha256(value, f"{where} {key}.{hash_key}")
+    else:
+        check_text(value, f"{where} {key}.{hash_key}", MAX_ID_CHARS)
+
+
+def _count(obj: dict, key: str, where: str) -> int:
+    value = require(obj, key, int, where)
+    if not 0 <= value <= MAX_PARAMETERS:
+        raise UserError(f"{where}: {key} must be between 0 and {MAX_PARAMETERS}, got {value}")
+    return value
+
+
+def check_param_count(value: Any, where: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise UserError(f"{where}: param_count must be {{total, trainable}} integers")
+    total, trainable = _count(value, "total", where), _count(value, "trainable", where)
+    if trainable > total:
+        raise UserError(f"{where}: {trainable} trainable parameters but {total} in total")
 
 
 def check_train_record(record: Any, where: str) -> TrainRecord:
-    require(record, "base_model", str, where)
+    check_text(require(record, "base_model", str, where), f"{where} base_model", MAX_ID_CHARS)
+    if record.get("base_model_revision") is not None:
+        check_text(record["base_model_revision"], f"{where} base_model_revision", MAX_ID_CHARS)
     dataset = require(record, "dataset", dict, where)
-    require(dataset, "id", str, f"{where} dataset")
+    check_text(require(dataset, "id", str, f"{where} dataset"), f"{where} dataset.id",
+               MAX_ID_CHARS)
     if not isinstance(dataset.get("content_hash"), str):
         raise UserError(f"{where}: the dataset has no content hash (the trainer could not read "
                         "its card); train from a folder written by `persona-bench gen`")
+    check_sha256(dataset["content_hash"], f"{where} dataset.content_hash")
+    check_finite(record, where)
     direction = check_direction(require(record, "dataset_config", str, where),
                                 f"{where} dataset_config")
     if require(record, "source_modality", str, where) != DIRECTIONS[direction][0]:
@@ -183,11 +214,17 @@ def check_train_record(record: Any, where: str) -> TrainRecord:
     parts = require(training, "parts", dict, f"{where} training")
     if not any(on is True for on in parts.values()):
         raise UserError(f"{where}: training.parts marks no part as trained")
+    if training.get("merged") is not None:
+        require(training, "merged", bool, f"{where} training")
+    if not all(isinstance(k, str) and isinstance(v, bool) for k, v in parts.items()):
+        raise UserError(f"{where}: training.parts must map part names to true/false")
+    for part in parts:
+        check_text(part, f"{where} training.parts", 60)
     require(record, "hyperparameters", dict, where)
     require(record, "seed", int, where)
-    require(record, "num_parameters", int, where)
-    require(record, "num_trainable_parameters", int, where)
-    require(record, "command", str, where)
+    check_param_count({"total": _count(record, "num_parameters", where),
+                       "trainable": _count(record, "num_trainable_parameters", where)}, where)
+    check_text(require(record, "command", str, where), f"{where} command", MAX_COMMAND_CHARS)
     return record
 
 
@@ -204,21 +241,30 @@ def check_manifest(manifest: Any, where: str) -> RunManifest:
     if manifest.get("base_results_dir") is not None:
         require(manifest, "base_results_dir", str, where)
     commands = require(manifest, "commands", list, where)
-    if not commands or len(commands) > MAX_COMMANDS or not all(
+    check_commands(commands, where)
+    check_text(require(manifest, "created", str, where), f"{where} created", 40)
+    if "name" in manifest:
+        check_name(require(manifest, "name", str, where), f"{where} name")
+    if manifest.get("param_count") is not None:
+        check_param_count(manifest["param_count"], f"{where} param_count")
+    check_finite(manifest, where)
+    return manifest
+
+
+def check_commands(commands: Any, where: str) -> list[str]:
+    if not isinstance(commands, list) or not commands or len(commands) > MAX_COMMANDS or not all(
         isinstance(c, str) and 0 < len(c) <= MAX_COMMAND_CHARS for c in commands
     ):
         raise UserError(f"{where}: commands must be 1..{MAX_COMMANDS} non-empty strings "
                         f"of at most {MAX_COMMAND_CHARS} characters")
-    require(manifest, "created", str, where)
-    if "name" in manifest:
-        check_name(require(manifest, "name", str, where))
-    return manifest
+    for i, command in enumerate(commands):
+        check_text(command, f"{where} commands[{i}]", MAX_COMMAND_CHARS)
+    return commands
 
 
-def check_name(name: str) -> str:
-    if not name or len(name) > MAX_NAME_CHARS or not name.isprintable():
-        raise UserError(f"name {name[:40]!r}...: use 1..{MAX_NAME_CHARS} printable characters")
-    return name
+def check_name(name: Any, where: str = "name") -> str:
+    """A display name: printable, no control/bidi characters, no look-alike script mixes."""
+    return check_text(name, where, MAX_NAME_CHARS, single_script=True)
 
 
 def check_board_meta(meta: Any, where: str) -> BoardMeta:
@@ -228,8 +274,21 @@ def check_board_meta(meta: Any, where: str) -> BoardMeta:
     require(meta, "task_versions", dict, where)
     if require(meta, "metric", str, where) not in METRICS:
         raise UserError(f"{where}: metric must be one of {', '.join(METRICS)}")
-    require(meta, "n_resamples", int, where)
+    if require(meta, "n_resamples", int, where) < 1:
+        raise UserError(f"{where}: n_resamples must be at least 1")
     require(meta, "seed", int, where)
+    check_text(meta["harness"], f"{where} harness", 40)
+    for task, version in meta["task_versions"].items():
+        check_text(task, f"{where} task_versions", 100)
+        check_text(version, f"{where} task_versions.{task}", 40)
+    if meta.get("test_split") is not None:
+        split = require(meta, "test_split", dict, where)
+        for key in ("personas", "pairs"):
+            if require(split, key, int, f"{where} test_split") < 1:
+                raise UserError(f"{where}: test_split.{key} must be positive")
+        check_sha256("sha256:" + require(split, "sha256", str, f"{where} test_split"),
+                     f"{where} test_split.sha256")
+    check_finite(meta, where)
     return meta
 
 
@@ -241,9 +300,58 @@ ROW_FIELDS: dict[str, type | tuple[type, ...]] = {
 }
 
 
+def _check_interval(value: Any, where: str) -> None:
+    if not isinstance(value, dict) or set(value) != {"value", "low", "high"} or not all(
+            v is None or isinstance(v, int | float) and not isinstance(v, bool)
+            for v in value.values()):
+        raise UserError(f"{where}: must be {{value, low, high}} numbers (or null)")
+
+
 def check_row(row: Any, where: str) -> Row:
+    """Every field a board row is shown, sorted or recomputed by, with its type and range."""
     check_schema(row, ROW_SCHEMA, where)
     for key, kind in ROW_FIELDS.items():
         require(row, key, kind, where)
+    check_finite(row, where)
+    for key, digits in HEX_RE.items():
+        if len(row[key]) != digits or any(c not in "0123456789abcdef" for c in row[key]):
+            raise UserError(f"{where}: {key} must be {digits} hex digits")
+    check_name(row["name"], f"{where} name")
     check_direction(row["direction"], f"{where} direction")
+    _check_ref(row, "model", where, "revision")
+    _check_ref(row, "base_model", where, "revision")
+    _check_ref(row, "dataset", where, "content_hash")
+    check_param_count(row["param_count"], f"{where} param_count")
+    training = row["training"]
+    if require(training, "method", str, f"{where} training") not in METHODS:
+        raise UserError(f"{where}: training.method must be one of {', '.join(METHODS)}")
+    for key in ("recipe", "recipe_id"):
+        check_text(require(training, key, str, f"{where} training"), f"{where} training.{key}",
+                   200)
+    if require(row["harness"], "name", str, f"{where} harness") not in HARNESSES:
+        raise UserError(f"{where}: harness.name must be one of {', '.join(HARNESSES)}")
+    check_text(require(row["harness"], "version", str, f"{where} harness"),
+               f"{where} harness.version", 40)
+    for task, version in row["task_versions"].items():
+        check_text(task, f"{where} task_versions", 100)
+        check_text(version, f"{where} task_versions.{task}", 40)
+    scoring = row["scoring"]
+    if require(scoring, "metric", str, f"{where} scoring") not in METRICS:
+        raise UserError(f"{where}: scoring.metric must be one of {', '.join(METRICS)}")
+    chance = require(scoring, "chance", dict, f"{where} scoring")
+    if not all(isinstance(v, int | float) and 0 < v <= 1 for v in chance.values()):
+        raise UserError(f"{where}: scoring.chance levels must be numbers in (0, 1]")
+    groups = require(row["score"], "groups", dict, f"{where} score")
+    for group, scores in groups.items():
+        at = f"{where} score.groups.{group}"
+        if not isinstance(require(scores, "chance", (int, float), at), int | float):
+            raise UserError(f"{at}: chance must be a number")
+        for metric, value in require(scores, "metrics", dict, at).items():
+            _check_interval(value, f"{at}.metrics.{metric}")
+    if "all" not in groups:
+        raise UserError(f"{where}: score.groups has no 'all' group")
+    check_commands(row["commands"], f"{where}")
+    for key in ("evaluated", "added"):
+        if row[key]:  # the harness may not date its run
+            check_text(row[key], f"{where} {key}", 40)
     return row

@@ -42,6 +42,7 @@ from leaderboards.bootstrap import (
 from leaderboards.columns import fmt_interval, text_table
 from leaderboards.readers import EvalRun, Provenance, SampleRecord, TaskLog, load_run, locate_run
 from leaderboards.schema import DIRECTIONS, METRICS, SCORE_SCHEMA, check_direction
+from persona_bench.checks import printable
 from persona_bench.errors import UserError
 from persona_gen.vocab import ALL_FACTS, ATTRIBUTE_FACTS
 
@@ -169,6 +170,13 @@ def check_dataset(dataset_dir: str | Path, runs: list[EvalRun]) -> tuple[str, di
                                 f"{wrong.answer!r}, not the dataset's "
                                 f"{facts.get(wrong.persona_id, {}).get(wrong.fact)!r}: "
                                 "the log was edited (tampered)")
+            if log.role in ("source", "target"):
+                left_out = sorted(set(facts) - {r.persona_id for r in log.records})
+                if left_out and run.provenance.tasks.get(log.task, None) is not None and \
+                        run.provenance.tasks[log.task].limit in (None, "", 0):
+                    raise UserError(f"{log.path.name} leaves out {len(left_out)} of the "
+                                    f"dataset's {len(facts)} personas (e.g. {left_out[0]}); "
+                                    "evaluate the full test split")
     return content_hash, chance_from_facts(facts)
 
 
@@ -366,9 +374,9 @@ def format_table(score: Score) -> str:
     """A terminal summary: per direction, the headline table, then any further metrics."""
     prov = score.provenance
     revision = f"@{prov.model_revision}" if prov.model_revision else ""
-    lines = [
-        f"model {prov.model_id}{revision} | {prov.harness} {prov.harness_version} | "
-        f"dataset {prov.dataset_hash[:19]}",
+    lines = [  # ids come from the logs: shown with control/bidi characters escaped
+        printable(f"model {prov.model_id}{revision} | {prov.harness} {prov.harness_version} | "
+                  f"dataset {prov.dataset_hash[:19]}", limit=400),
         f"metric: {score.metric} match; {score.confidence:.0%} CI: paired bootstrap over "
         f"personas ({score.n_resamples} resamples, seed {score.seed})",
         f"chance levels from the {score.chance_source}; ↑ higher is better, ↓ lower is better",
@@ -381,5 +389,5 @@ def format_table(score: Score) -> str:
             shown = [m for m in metrics if m in present]
             if shown:
                 lines += [_group_table(direction, shown, chance), ""]
-    lines += [f"warning: {w}" for w in score.warnings]
+    lines += [printable(f"warning: {w}", limit=1000) for w in score.warnings]
     return "\n".join(lines)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import math
 import os
 from collections.abc import Iterator
@@ -35,12 +34,12 @@ from leaderboards.schema import (
 from leaderboards.submission import (
     Submission,
     build_row,
-    canonical,
-    row_key,
-    run_files_from_blobs,
     sha256,
+    submission_from_blobs,
+    test_split,
 )
 from persona_bench.atomic import write_bytes_atomic, write_text_atomic
+from persona_bench.checks import printable, strict_json_dumps, strict_json_loads
 from persona_bench.errors import UserError
 
 DEFAULT_BOARD = Path(__file__).resolve().parent / "board"
@@ -52,7 +51,12 @@ TOLERANCE = 1e-9
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False)
+    return strict_json_dumps(obj, sort_keys=True, ensure_ascii=False)
+
+
+def _repair(path: Path, where: str) -> str:
+    return (f"; the board is damaged at {where}: restore it with `git checkout -- {path}` "
+            "(or delete that line and re-add the run): nothing was changed")
 
 
 class Board:
@@ -76,11 +80,14 @@ class Board:
         if not path.exists():
             return None
         try:
-            meta = json.loads(path.read_text("utf-8"))
-        except ValueError as err:
+            meta = strict_json_loads(path.read_text("utf-8"))
+        except (ValueError, OSError) as err:
             raise UserError(f"{path} is corrupt ({err}); restore it with `git checkout -- "
                             f"{path}`: nothing was changed") from None
-        return check_board_meta(meta, str(path))
+        try:
+            return check_board_meta(meta, str(path))
+        except UserError as err:
+            raise UserError(f"{err}{_repair(path, path.name)}") from None
 
     def rows(self) -> list[Row]:
         path = self.root / ROWS_NAME
@@ -90,11 +97,16 @@ class Board:
         for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
             where = f"{path} line {number}"
             try:
-                row = json.loads(line)
+                row = strict_json_loads(line)
             except ValueError:
                 raise UserError(f"{where} is corrupt; restore the board with `git checkout -- "
                                 f"{self.root}`: nothing was changed") from None
-            rows.append(check_row(row, where))
+            try:
+                rows.append(check_row(row, where))
+            except UserError as err:
+                row_id = row.get("row_id") if isinstance(row, dict) else None
+                label = f"line {number}" + (f" (row {printable(row_id, 20)})" if row_id else "")
+                raise UserError(f"{err}{_repair(path, label)}") from None
         if rows and not (self.root / META_NAME).exists():
             raise UserError(f"{self.root} has rows but no {META_NAME}; restore it with "
                             f"`git checkout -- {self.root}`")
@@ -115,6 +127,18 @@ class Board:
         if not path.exists():
             write_bytes_atomic(path, data)
 
+    def clean_leftovers(self) -> list[Path]:
+        """Remove the temporary files of an interrupted writer (call with the lock held)."""
+        found = [p for where in (self.root, self.blobs) if where.is_dir()
+                 for p in where.glob(".*.tmp")]
+        for path in found:
+            path.unlink(missing_ok=True)
+        return found
+
+    def referenced_blobs(self) -> list[str]:
+        """The blob names that rows point at (what `push` publishes; nothing else)."""
+        return sorted({name for row in self.rows() for name in _blob_names(row["files"])})
+
     def add(self, sub: Submission, name: str | None = None, replace: bool = False,
             chance: dict[str, float] | None = None,
             chance_source: str = "given") -> tuple[str, Row]:
@@ -122,7 +146,9 @@ class Board:
         scoring = self.scoring()
         _merge_meta(self.meta(), sub, scoring)  # fail fast, before scoring
         row, blobs = build_row(sub, name, scoring, chance, chance_source)
+        check_row(strict_json_loads(_dumps(row)), "the new row")  # before anything is written
         with self.locked():
+            self.clean_leftovers()
             meta = _merge_meta(self.meta(), sub, scoring)
             rows = self.rows()
             status = "added"
@@ -142,8 +168,8 @@ class Board:
             rows = [r for r in rows if r["row_id"] != row["row_id"]] + [row]
             for blob_name, data in blobs.items():
                 self._put_blob(blob_name, data)
-            write_text_atomic(self.root / META_NAME, json.dumps(meta, indent=2, sort_keys=True)
-                              + "\n")
+            write_text_atomic(self.root / META_NAME,
+                              strict_json_dumps(meta, indent=2, sort_keys=True) + "\n")
             self._write_rows(rows)
         return status, row
 
@@ -160,46 +186,70 @@ class Board:
         return problems
 
     def _verify_row(self, row: Row, meta: BoardMeta | None) -> list[str]:
-        from leaderboards.readers import load_run
-        from leaderboards.scoring import plain, score_run
-
+        """Rebuild the row from its stored blobs; every field but `added` must come out equal."""
         problems = []
         if meta is None or row["dataset"]["content_hash"] != meta["dataset"]["content_hash"]:
             problems.append("dataset hash differs from board.json")
-        files = row["files"]
-        names = [n for kind in ("run", "base") if files.get(kind)
-                 for k in ("results", "samples", "likelihood") for n in files[kind][k].values()]
-        names += [files[k] for k in ("manifest", "train_record") if files.get(k)]
-        for name in names:
+        for name in _blob_names(row["files"]):
             path = self.blobs / name
-            if not path.is_file() or sha256(path.read_bytes()) != name.split(".")[0]:
+            if (path.is_symlink() or not path.is_file()
+                    or sha256(path.read_bytes()) != name.split(".")[0]):
                 return [*problems, f"blob {name} is missing or altered"]
-        evidence = {"run": files["run"], "base": files["base"]}
-        if sha256(canonical(evidence))[:16] != row["fingerprint"]:
-            problems.append("fingerprint does not match the stored files")
-        key = row_key(row["name"], row["model"]["revision"], row["direction"],
-                      row["training"]["recipe_id"])
-        if key != row["row_id"]:
-            problems.append("row_id does not match name, revision, direction and recipe")
-        run = load_run(run_files_from_blobs(files["run"], self.blobs))
-        base = load_run(run_files_from_blobs(files["base"], self.blobs)) if files["base"] else None
+        sub = submission_from_blobs(row["files"], self.blobs)
+        if meta is not None and meta.get("test_split") not in (None, test_split(sub)):
+            problems.append("its samples do not cover the board's test split")
         scoring = row["scoring"]
-        score = score_run(run, row["direction"], base, scoring["chance"], scoring["metric"],
-                          scoring["n_resamples"], scoring["seed"])
-        if not _close(plain(score.directions[row["direction"]]), row["score"]):
-            problems.append("the stored scores differ from the scores recomputed from its samples")
+        rebuilt, _ = build_row(sub, row["name"], {k: scoring[k] for k in DEFAULT_SCORING},
+                               scoring["chance"], scoring["chance_source"])
+        for key in sorted(set(row) | set(rebuilt)):
+            if key == "added":
+                continue
+            stored, fresh = row.get(key), rebuilt.get(key)
+            if key == "provenance":
+                stored, fresh = _without_file_names(stored), _without_file_names(fresh)
+            if not _close(stored, fresh):
+                problems.append(_DIFFERS.get(key, f"field {key!r} differs from what its stored "
+                                                  "files give (the row was edited by hand)"))
         return problems
+
+
+_DIFFERS = {
+    "score": "the stored scores differ from the scores recomputed from its samples",
+    "row_id": "row_id does not match name, revision, direction and recipe",
+    "fingerprint": "fingerprint does not match the stored files",
+}
+
+
+def _blob_names(files: dict[str, Any]) -> list[str]:
+    names = [n for kind in ("run", "base") if files.get(kind)
+             for k in ("results", "samples", "likelihood") for n in files[kind][k].values()]
+    return names + [files[k] for k in ("manifest", "train_record") if files.get(k)]
+
+
+def _without_file_names(obj: Any) -> Any:
+    """Provenance minus the original file names (blobs are stored under their hashes)."""
+    if isinstance(obj, dict):
+        return {k: _without_file_names(v) for k, v in obj.items()
+                if k not in ("results_file", "samples_file")}
+    return obj
 
 
 def _merge_meta(meta: BoardMeta | None, sub: Submission, scoring: dict[str, Any]) -> BoardMeta:
     """The board metadata with this submission's tasks; an error if they are incompatible."""
     prov = sub.run.provenance
     versions = {t: p.version for t, p in prov.tasks.items()}
+    split = test_split(sub)
     if meta is None:
         return {"schema": BOARD_SCHEMA, "dataset": dict(sub.manifest["dataset"]),
                 "harness": prov.harness, "task_versions": dict(sorted(versions.items())),
-                **scoring}
+                "test_split": split, **scoring}
     where = "the leaderboard"
+    known = meta.get("test_split") or split  # boards from before test_split adopt this one
+    if split != known:
+        raise UserError(f"the submission asks {split['pairs']} persona/fact pairs of "
+                        f"{split['personas']} personas, {where}'s test split has "
+                        f"{known['pairs']} of {known['personas']} (or other answers): every "
+                        "row covers the full test split; evaluate without leaving any out")
     if sub.manifest["dataset"]["content_hash"] != meta["dataset"]["content_hash"]:
         raise UserError(f"the submission is for dataset {sub.manifest['dataset']['content_hash']}"
                         f" but {where} is for {meta['dataset']['content_hash']}: another dataset "
@@ -213,7 +263,8 @@ def _merge_meta(meta: BoardMeta | None, sub: Submission, scoring: dict[str, Any]
                             f"{meta['task_versions'][task]}; re-evaluate with that task version")
     if any(meta[k] != v for k, v in scoring.items()):
         raise UserError(f"{where}'s scoring settings changed during this add; run it again")
-    return {**meta, "task_versions": dict(sorted({**meta["task_versions"], **versions}.items()))}
+    return {**meta, "test_split": known,
+            "task_versions": dict(sorted({**meta["task_versions"], **versions}.items()))}
 
 
 def _close(a: Any, b: Any) -> bool:

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from leaderboards.bootstrap import CONFIDENCE
-from leaderboards.readers import EvalRun, RunFiles, load_json, load_run, locate_run, parse_task
+from leaderboards.readers import (
+    EvalRun,
+    RunFiles,
+    check_coverage,
+    load_json,
+    load_run,
+    locate_run,
+    parse_task,
+)
 from leaderboards.schema import (
     MANIFEST_NAME,
     MAX_SUBMISSION_BYTES,
@@ -26,9 +34,11 @@ from leaderboards.schema import (
     check_direction,
     check_manifest,
     check_name,
+    check_param_count,
     check_train_record,
 )
 from leaderboards.scoring import DirectionScore, chance_from_records, plain, score_run
+from persona_bench.checks import contained_path
 from persona_bench.errors import UserError
 
 
@@ -60,14 +70,18 @@ def restrict(files: RunFiles, direction: str) -> RunFiles:
                    likelihood=keep(files.likelihood))
 
 
-def _resolve(base: Path, path: str) -> Path:
-    return (base / path).resolve()
+def _resolve(base: Path, path: str, field: str) -> Path:
+    """A manifest path, inside the submission folder only (no `..`, absolute paths, links)."""
+    return contained_path(base, path, f"{base / MANIFEST_NAME} {field}")
 
 
 def load_submission(path: str | Path, direction: str | None = None) -> Submission:
     """Read a run folder (or its manifest file) and every file it points at."""
     path = Path(path)
     manifest_path = path / MANIFEST_NAME if path.is_dir() else path
+    if manifest_path.is_symlink():
+        raise UserError(f"{manifest_path} is a symbolic link; copy the real manifest into the "
+                        "run folder")
     if not manifest_path.is_file():
         raise UserError(f"no {MANIFEST_NAME} in {path}: pass a run folder written by "
                         "`persona-bench run`, or a manifest file (see leaderboards/schema.py)")
@@ -79,14 +93,16 @@ def load_submission(path: str | Path, direction: str | None = None) -> Submissio
     here = manifest_path.parent
     record, record_path = None, None
     if manifest.get("train_record"):
-        record_path = _resolve(here, manifest["train_record"])
+        record_path = _resolve(here, manifest["train_record"], "train_record")
         record = check_train_record(load_json(record_path), str(record_path))
         _check_training(record, manifest, record_path)
     harness = manifest["harness"]
-    run = _load_direction(_resolve(here, manifest["results_dir"]), harness, direction)
+    run = _load_direction(_resolve(here, manifest["results_dir"], "results_dir"), harness,
+                          direction)
     base = None
     if manifest.get("base_results_dir"):
-        base = _load_direction(_resolve(here, manifest["base_results_dir"]), harness, direction)
+        base = _load_direction(_resolve(here, manifest["base_results_dir"], "base_results_dir"),
+                               harness, direction)
     sub = Submission(manifest_path, manifest, record, record_path, direction, run, base)
     _check_evidence(sub)
     return sub
@@ -126,6 +142,9 @@ def _check_evidence(sub: Submission) -> None:
         if limited:
             raise UserError(f"{', '.join(limited)} ran with --limit; a row needs the full test "
                             "splits: re-run without --limit")
+    for run in (sub.run, sub.base):
+        for log in [*run.tasks.values(), *run.likelihood.values()] if run else ():
+            check_coverage(log)
     size = sum(p.stat().st_size for p in evidence_paths(sub).values())
     if size > MAX_SUBMISSION_BYTES:
         raise UserError(f"the submission is {size / 2**20:.0f} MiB, over the "
@@ -168,6 +187,26 @@ def run_files_from_blobs(entry: dict[str, Any], blob_dir: Path) -> RunFiles:
                       for kind in ("results", "samples", "likelihood")))
 
 
+def submission_from_blobs(files: dict[str, Any], blob_dir: Path) -> Submission:
+    """The submission a board row was built from, re-read from its stored blobs."""
+    if not files.get("manifest"):
+        raise UserError("the row stores no manifest blob; re-add the run")
+    manifest_path = blob_dir / files["manifest"]
+    manifest = check_manifest(load_json(manifest_path), f"stored manifest {files['manifest']}")
+    record, record_path = None, None
+    if files.get("train_record"):
+        record_path = blob_dir / files["train_record"]
+        record = check_train_record(load_json(record_path),
+                                    f"stored training record {files['train_record']}")
+        _check_training(record, manifest, record_path)
+    run = load_run(run_files_from_blobs(files["run"], blob_dir))
+    base = load_run(run_files_from_blobs(files["base"], blob_dir)) if files.get("base") else None
+    sub = Submission(manifest_path, manifest, record, record_path, manifest["direction"], run,
+                     base)
+    _check_evidence(sub)
+    return sub
+
+
 def recipe(record: TrainRecord | None) -> dict[str, Any]:
     """What was trained, with a short label and an id over every training setting."""
     if record is None:
@@ -180,6 +219,18 @@ def recipe(record: TrainRecord | None) -> dict[str, Any]:
                 "seed": record["seed"]}
     return {**settings, "recipe": f"{training['method']}:{'+'.join(parts)}",
             "recipe_id": sha256(canonical(settings))[:12]}
+
+
+def test_split(sub: Submission) -> dict[str, Any]:
+    """What the row's test split is: personas, pairs and a digest of (persona, fact, answer).
+
+    The board keeps the first row's (or the dataset's) and every later row must match it, so
+    no row can leave personas out or ask other questions.
+    """
+    log = next(log for log in sub.run.tasks.values() if log.role == "source")
+    gold = sorted((r.persona_id, r.fact, r.answer) for r in log.records)
+    return {"personas": len({r.persona_id for r in log.records}), "pairs": len(gold),
+            "sha256": sha256(canonical(gold))}
 
 
 def row_key(name: str, model_revision: str, direction: str, recipe_id: str) -> str:
@@ -225,6 +276,8 @@ def build_row(sub: Submission, name: str | None, scoring: dict[str, Any],
     else:
         base_model, params = dict(manifest["model"]), manifest.get("param_count")
     prov = sub.run.provenance
+    if params is not None:
+        check_param_count(params, f"{sub.manifest_path} param_count")
     row: Row = {
         "schema": ROW_SCHEMA,
         "row_id": row_key(name, manifest["model"]["revision"], sub.direction,

@@ -7,9 +7,11 @@ pay for importing torch.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
+from persona_bench.checks import printable
 from persona_bench.errors import UserError
 
 # name -> (module, function, one-line help)
@@ -35,6 +37,26 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+# errno -> the fix, for failures of the machine rather than of the input
+OS_FIXES: dict[int, str] = {
+    errno.ENOSPC: "the disk is full: free some space and run the command again",
+    errno.EDQUOT: "the disk quota is exceeded: free some space and run the command again",
+    errno.EROFS: "the file system is read-only: choose a writable folder",
+    errno.EACCES: "permission denied: choose a folder you can write, or fix its permissions",
+    errno.EPERM: "permission denied: choose a folder you can write, or fix its permissions",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
+    errno.EISDIR: "the path is a folder where a file was expected: choose another path",
+    errno.ENOENT: "the file or folder does not exist: check the path",
+}
+
+
+def os_error_line(err: OSError) -> str:
+    """One line naming the file and the fix (nothing half-written: writes are atomic)."""
+    where = err.filename or "a file"
+    fix = OS_FIXES.get(err.errno or 0, f"{err.strerror or type(err).__name__}: check the path")
+    return printable(f"cannot write or read {where} ({err.strerror or err}); {fix}", limit=1000)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
@@ -49,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(getattr(importlib.import_module(module), func)(rest) or 0)
     except UserError as err:
-        print(f"persona-bench {name}: error: {err}", file=sys.stderr)
+        print(f"persona-bench {name}: error: {printable(str(err), limit=4000)}", file=sys.stderr)
+        return 2
+    except OSError as err:  # full disk, read-only folder, a file where a folder should be
+        print(f"persona-bench {name}: error: {os_error_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"persona-bench {name}: interrupted", file=sys.stderr)

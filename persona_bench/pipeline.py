@@ -4,8 +4,8 @@ A run folder holds one sub-folder per direction::
 
     RUN/<direction>/model/           trained checkpoint (trainers/sft.py)
     RUN/<direction>/eval/<model>/    lmms-eval results + samples, likelihood logs
-    RUN/<direction>/run_manifest.json
-    RUN/base_eval/<direction>/...    the untrained model's answers (chance + prior knowledge)
+    RUN/<direction>/base_eval/...    the untrained model's answers (chance + prior knowledge)
+    RUN/<direction>/run_manifest.json  (every path in it lies inside RUN/<direction>/)
     RUN/board/, RUN/site/            leaderboard store and rendered page
 
 Each step is skipped when its output already exists, so an interrupted run resumes.
@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from persona_bench.atomic import write_text_atomic
+from persona_bench.checks import non_negative_int, positive_float, positive_int
 from persona_bench.errors import UserError
 
 DIRECTIONS = ("img2text", "text2img")
@@ -101,8 +102,10 @@ def evaluate(model: str, data: str, direction: str, out: Path, args: argparse.Na
 
 
 def _eval_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch-size", type=int, default=16, help="evaluation batch size")
-    parser.add_argument("--limit", type=int, help="questions per task (smoke tests only)")
+    parser.add_argument("--batch-size", type=positive_int("--batch-size"), default=16,
+                        help="evaluation batch size")
+    parser.add_argument("--limit", type=positive_int("--limit"),
+                        help="questions per task (smoke tests only)")
     parser.add_argument("--device", help="cpu, cuda, cuda:0 ... (default: best available)")
     parser.add_argument("--dtype", help="float32, bfloat16, float16 (default: model's)")
     parser.add_argument("--no-likelihood", action="store_true", help="skip likelihood recall")
@@ -197,7 +200,8 @@ def write_manifest(
         "train_record": "model/persona_train.json",
         "harness": "lmms-eval",
         "results_dir": str(results.relative_to(direction_dir)),
-        "base_results_dir": str(base_results.resolve()) if base_results else None,
+        "base_results_dir": (str(base_results.relative_to(direction_dir)) if base_results
+                             else None),
         "dataset": {"id": str(data), "content_hash": read_metadata(data)["content_hash"]},
         "commands": commands,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -215,7 +219,8 @@ def run_direction(
     from trainers.sft import main as sft_main
 
     run = Path(args.out)
-    ddir, base_root = run / direction, run / "base_eval" / direction
+    ddir = run / direction
+    base_root = ddir / "base_eval"  # inside the submission folder: `add` reads nothing outside
     model_dir = ddir / "model"
     if not args.no_base_eval:
         steps(
@@ -318,14 +323,19 @@ def demo_parser() -> argparse.ArgumentParser:
         "offline on a CPU: gen -> tiny-vlm --pretrain -> run both directions -> leaderboard.",
     )
     parser.add_argument("--out", default="demo_out", help="demo folder (resumable)")
-    parser.add_argument("--num-personas", type=int, default=DEMO["num_personas"])
-    parser.add_argument("--pretrain-personas", type=int, default=DEMO["pretrain_personas"])
-    parser.add_argument("--pretrain-steps", type=int, default=DEMO["pretrain_steps"])
-    parser.add_argument("--epochs", type=float, help="training epochs (default: the trainer's)")
+    parser.add_argument("--num-personas", type=positive_int("--num-personas"),
+                        default=DEMO["num_personas"])
+    parser.add_argument("--pretrain-personas", type=non_negative_int("--pretrain-personas"),
+                        default=DEMO["pretrain_personas"])
+    parser.add_argument("--pretrain-steps", type=positive_int("--pretrain-steps"),
+                        default=DEMO["pretrain_steps"])
+    parser.add_argument("--epochs", type=positive_float("--epochs"),
+                        help="training epochs (default: the trainer's)")
     parser.add_argument("--size", default="xs", help="tiny VLM size: xs (default), s, m, l")
     parser.add_argument("--direction", default="both", help="img2text | text2img | both")
-    parser.add_argument("--image-size", type=int, default=DEMO["image_size"])
-    parser.add_argument("--variants", type=int, default=DEMO["variants"],
+    parser.add_argument("--image-size", type=positive_int("--image-size"),
+                        default=DEMO["image_size"])
+    parser.add_argument("--variants", type=positive_int("--variants"), default=DEMO["variants"],
                         help="images / descriptions per persona (the last one is held out)")
     parser.add_argument("--seed", type=int, default=0)
     return parser

@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+from persona_bench.checks import non_negative_int, positive_int
 from persona_bench.errors import UserError
 from persona_gen.renderers import RENDERERS
 from persona_gen.schema import CONFIG_SPLITS
@@ -17,16 +18,18 @@ def gen_main(argv: list[str]) -> int:
         prog="persona-bench gen",
         description="Generate the persona dataset as a Hub-style folder (Parquet + card).")
     parser.add_argument("--out", required=True, help="output folder (must be new or empty)")
-    parser.add_argument("--num-personas", type=int, default=100, help="target personas")
-    parser.add_argument("--pretrain-personas", type=int, default=200,
+    parser.add_argument("--num-personas", type=positive_int("--num-personas"), default=100,
+                        help="target personas")
+    parser.add_argument("--pretrain-personas", type=non_negative_int("--pretrain-personas"),
+                        default=200,
                         help="size of the disjoint pool for alignment pretraining (0: none)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--renderer", default="procedural", help=" | ".join(RENDERERS))
     parser.add_argument("--t2i-model", help="diffusers pipeline id or folder (diffusers renderer)")
-    parser.add_argument("--image-size", type=int, default=224)
-    parser.add_argument("--variants", type=int, default=4,
+    parser.add_argument("--image-size", type=positive_int("--image-size"), default=224)
+    parser.add_argument("--variants", type=positive_int("--variants"), default=4,
                         help="image variants / description paraphrases per persona (last held out)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count(),
+    parser.add_argument("--workers", type=positive_int("--workers"), default=os.cpu_count(),
                         help="rendering processes (default: all cores)")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -86,10 +89,12 @@ def inspect_main(argv: list[str]) -> int:
     parser.add_argument("--config", action="append", choices=None,
                         help=f"config(s) to summarise (default: all of {', '.join(CONFIG_SPLITS)})")
     parser.add_argument("--split", help="only this split")
-    parser.add_argument("--samples", type=int, default=2, help="sample rows per split")
+    parser.add_argument("--samples", type=non_negative_int("--samples"), default=2,
+                        help="sample rows per split")
     parser.add_argument("--sheet", help="contact sheet PNG path (default: DATA/contact_sheet.png "
                         "for a folder, ./contact_sheet.png otherwise)")
-    parser.add_argument("--count", type=int, default=12, help="personas on the contact sheet")
+    parser.add_argument("--count", type=positive_int("--count"), default=12,
+                        help="personas on the contact sheet")
     args = parser.parse_args(argv)
 
     from persona_gen.inspect_data import contact_sheet, summary

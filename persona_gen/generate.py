@@ -12,7 +12,7 @@ from persona_bench.atomic import atomic_dir
 from persona_bench.errors import UserError
 from persona_gen import __version__
 from persona_gen.personas import Persona, sample_personas
-from persona_gen.publish import CARD, card_text, content_hash, write_split
+from persona_gen.publish import CARD, card_text, content_hash, layout_of, write_split
 from persona_gen.renderers import RENDERERS, RenderJob, get_renderer
 from persona_gen.rows import PersonaMedia, all_configs, make_descriptions
 from persona_gen.vocab import APPEARANCE, FACTS
@@ -28,15 +28,31 @@ def check_output_dir(out: Path, overwrite: bool) -> None:
     """Refuse a non-empty or unwritable output folder before any work is done."""
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; choose a folder path")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise UserError(
-            f"output folder {out} is not empty; choose another --out or pass --overwrite"
-        )
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise UserError(
+                f"output folder {out} is not empty; choose another --out or pass --overwrite"
+            )
+        if not _is_our_dataset(out):
+            raise UserError(f"--overwrite would delete {out}, which is not a dataset folder "
+                            "written by `persona-bench gen` (no persona-bench card); choose "
+                            "another --out, or empty it yourself")
     parent = out.resolve().parent
     while not parent.exists():
         parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"--out {out} is under {parent}, which is a file; choose a folder path")
     if not os.access(parent, os.W_OK):
         raise UserError(f"cannot write to {parent}; choose a writable --out")
+
+
+def _is_our_dataset(folder: Path) -> bool:
+    from persona_gen.publish import read_metadata
+
+    try:
+        return read_metadata(folder).get("generator") == "persona-bench"
+    except UserError:
+        return False
 
 
 def render_all(
@@ -111,6 +127,7 @@ def generate_dataset(
     ]
 
     counts: dict[str, dict[str, int]] = {}
+    shards: dict[str, dict[str, list[Path]]] = {}
     with atomic_dir(out, overwrite=overwrite or out.exists()) as tmp:
         parts = list(all_configs(media[:num_personas], media[num_personas:], seed))
         for config, split, rows in tqdm(
@@ -118,8 +135,9 @@ def generate_dataset(
         ):
             if not rows:
                 continue
-            write_split(tmp, config, split, rows)
+            shards.setdefault(config, {})[split] = write_split(tmp, config, split, rows)
             counts.setdefault(config, {})[split] = len(rows)
+        layout = layout_of(shards, tmp)
         metadata = {
             "generator": "persona-bench",
             "generator_version": __version__,
@@ -128,7 +146,7 @@ def generate_dataset(
             "facts": ["name", *FACTS],
             "appearance_attributes": list(APPEARANCE),
             "counts": counts,
-            "content_hash": content_hash(tmp),
+            "content_hash": content_hash(tmp, layout),
         }
-        (tmp / CARD).write_text(card_text(metadata, counts, list(counts)), "utf-8")
+        (tmp / CARD).write_text(card_text(metadata, counts, layout), "utf-8")
     return out

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from persona_bench.atomic import write_bytes_atomic
 from persona_bench.errors import UserError
-from persona_gen.publish import load_options
+from persona_gen.publish import check_parquet, load_options
 from persona_gen.schema import CONFIG_SPLITS
 
 
@@ -26,11 +26,41 @@ def load_split(data: str | Path, config: str, split: str):
     path = Path(data)
     if str(data).startswith((".", "/")) and not path.is_dir():
         raise UserError(f"dataset folder {data} not found; create it with `persona-bench gen`")
+    options = load_options(data)  # verified against the card first (UserError if not)
+    if Path(data).is_dir():
+        check_parquet(data, config)
     try:
-        return load_dataset(str(data), config, split=split, **load_options(data))
-    except ValueError as err:
-        raise UserError(f"{data} has no {config}/{split} ({err}); regenerate it with "
+        return load_dataset(str(data), config, split=split, **options)
+    except Exception as err:  # noqa: BLE001 - datasets/pyarrow raise many types for bad files
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise UserError(f"cannot read {config}/{split} of {data} ({type(err).__name__}: "
+                        f"{first}); a shard is truncated or corrupt: regenerate it with "
                         "`persona-bench gen`") from None
+
+
+def check_images(ds, where: str) -> int:
+    """Decode every image of a split; the first row that does not decode is an error."""
+    if "images" not in ds.column_names:
+        return 0
+    from datasets import Image as ImageFeature
+    from datasets import List
+
+    raw = ds.select_columns(["images", *(["id"] if "id" in ds.column_names else
+                                           ["persona_id"])])
+    raw = raw.cast_column("images", List(ImageFeature(decode=False)))
+    count = 0
+    for number, row in enumerate(raw):
+        for j, image in enumerate(row["images"]):
+            try:
+                with Image.open(io.BytesIO(image["bytes"] or b"")) as img:
+                    img.load()
+            except Exception as err:  # noqa: BLE001 - PIL raises many types for bad bytes
+                label = row.get("id") or row.get("persona_id")
+                raise UserError(f"{where} row {number} ({label}): image {j} does not decode "
+                                f"({type(err).__name__}); regenerate the dataset with "
+                                "`persona-bench gen`") from None
+            count += 1
+    return count
 
 
 def summary(data: str | Path, configs: list[str], split: str | None, samples: int = 2) -> str:
@@ -39,7 +69,8 @@ def summary(data: str | Path, configs: list[str], split: str | None, samples: in
     for config in configs:
         for name in [split] if split else CONFIG_SPLITS[config]:
             ds = load_split(data, config, name)
-            lines.append(f"== {config}/{name}: {len(ds)} rows")
+            images = check_images(ds, f"{data} {config}/{name}")
+            lines.append(f"== {config}/{name}: {len(ds)} rows, {images} images decode")
             if config == "personas":
                 for row in ds.select(range(min(samples, len(ds)))):
                     lines.append(f"  {row['persona_id']} {row['name']}: "

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from persona_bench.checks import positive_int
 from persona_bench.errors import UserError
 from persona_gen.schema import DIRECTIONS
 from tasks.data import ENV_VAR, HUB_ID, SPLIT_HALVES
@@ -57,9 +58,12 @@ def likelihood_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder for the JSONL and results JSON")
     parser.add_argument("--halves", nargs="+", default=["source", "target"],
                         choices=tuple(SPLIT_HALVES))
-    parser.add_argument("--k", type=int, default=DEFAULT_K, help="distractors per question")
-    parser.add_argument("--batch-size", type=int, default=8, help="questions per forward pass")
-    parser.add_argument("--limit", type=int, default=None, help="first N questions per half")
+    parser.add_argument("--k", type=positive_int("--k"), default=DEFAULT_K,
+                        help="distractors per question")
+    parser.add_argument("--batch-size", type=positive_int("--batch-size"), default=8,
+                        help="questions per forward pass")
+    parser.add_argument("--limit", type=positive_int("--limit"), default=None,
+                        help="first N questions per half")
     parser.add_argument("--seed", type=int, default=0, help="distractor sampling seed")
     parser.add_argument("--device", default=None)
     parser.add_argument("--dtype", default="auto")

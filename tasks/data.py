@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from persona_bench.errors import UserError
-from persona_gen.publish import load_options
+from persona_gen.publish import check_parquet, load_options, verify_dataset
 from persona_gen.schema import CONFIG_SPLITS, DIRECTIONS
 
 HUB_ID = "persona-bench/persona-bench"
@@ -43,6 +43,7 @@ def check_local_dataset(path: str | Path) -> Path:
             f"{folder} is not a persona-bench dataset (no {what}); "
             "regenerate it with `persona-bench gen --out DIR`"
         )
+    verify_dataset(folder)  # the rows a task loads are the rows its content hash names
     return folder
 
 
@@ -70,13 +71,24 @@ def resolve_dataset_path(path: str | None = None) -> str:
 
 
 def content_hash(path: str) -> str | None:
-    """The dataset card's content hash (``sha256:<hex>``), or None when it cannot be read."""
+    """The dataset card's content hash (``sha256:<hex>``), or None when it cannot be read.
+
+    A local folder is verified against it first: a hash is only ever recorded for the bytes
+    that are actually read.
+    """
     from persona_gen.publish import read_metadata  # lazy: the card reader pulls in the Hub client
 
+    if is_local(path):
+        return verify_dataset(path)["content_hash"]
     try:
         return read_metadata(path).get("content_hash")
     except Exception:  # noqa: BLE001 - an unreadable card only loses the provenance field
         return None
+
+
+def dataset_kwargs(dataset: str) -> dict[str, Any]:
+    """`dataset_kwargs` of every task: a verified local folder loads through its own cache."""
+    return load_options(dataset) if is_local(dataset) else {}
 
 
 def task_metadata(dataset: str) -> dict[str, Any]:
@@ -104,8 +116,11 @@ def load_split(dataset: str, direction: str, split: str) -> Any:
     import datasets
 
     split = check_split(direction, split)
+    options = load_options(dataset)  # a local folder: verified against its card
+    if is_local(dataset):
+        check_parquet(dataset, direction)
     try:
-        return datasets.load_dataset(dataset, direction, split=split, **load_options(dataset))
+        return datasets.load_dataset(dataset, direction, split=split, **options)
     except Exception as err:  # noqa: BLE001 - datasets raises many types for a bad path/id
         first = (str(err).strip().splitlines() or [""])[0]
         raise UserError(

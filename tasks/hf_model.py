@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from persona_bench.checks import parse_bool
 from persona_bench.errors import UserError
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,10 @@ class HFModel:
             MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES,
         )
 
+        trust_remote_code = parse_bool(trust_remote_code, "trust_remote_code")
+        apply_chat_template = parse_bool(apply_chat_template, "apply_chat_template")
+        if prefix_sharing is not None:
+            prefix_sharing = parse_bool(prefix_sharing, "prefix_sharing")
         self.pretrained = str(pretrained)
         self.prefix_sharing = prefix_sharing
         self.device = resolve_device(device)

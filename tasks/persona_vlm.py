@@ -27,6 +27,7 @@ from loguru import logger
 from PIL import Image
 from tqdm import tqdm
 
+from persona_bench.checks import parse_bool
 from persona_bench.errors import UserError
 from tasks.hf_model import HFModel, Query, plan_batches
 
@@ -39,7 +40,7 @@ def parse_batch_size(value: int | str | None) -> int:
     if not text.isdigit() or int(text) < 1:
         raise UserError(
             f"persona_vlm needs a positive integer batch size (got {value!r}); "
-            "pass e.g. --batch_size 8"
+            "pass e.g. lmms-eval --batch_size 8 (persona-bench eval --batch-size 8)"
         )
     return int(text)
 
@@ -102,9 +103,9 @@ class PersonaVLM(lmms):
             dtype=dtype,
             device_map=device_map,
             revision=revision,
-            trust_remote_code=bool(trust_remote_code),
+            trust_remote_code=parse_bool(trust_remote_code, "trust_remote_code"),
             attn_implementation=attn_implementation,
-            apply_chat_template=bool(apply_chat_template),
+            apply_chat_template=parse_bool(apply_chat_template, "apply_chat_template"),
         )
         logger.info(f"persona_vlm: {self.hf.describe()} batch_size={self.batch_size_per_gpu}")
 

@@ -16,8 +16,7 @@ from typing import Any
 
 from persona_bench.atomic import atomic_dir
 from persona_bench.errors import UserError
-from persona_gen.publish import load_options
-from tasks.data import resolve_dataset_path, task_metadata
+from tasks.data import dataset_kwargs, resolve_dataset_path, task_metadata
 
 PACK_ROOT = Path(__file__).resolve().parent
 PACKS = ("lmms", "lm_eval")
@@ -45,14 +44,13 @@ def pack_task_names(pack: str) -> set[str]:
 def pinned_template(text: str, metadata: dict[str, Any]) -> str:
     """The template with literal `dataset_path` and `metadata` lines (one of each, checked)."""
     lines = text.splitlines()
-    for key, value in (("dataset_path", metadata["dataset_path"]), ("metadata", metadata)):
+    pinned = (("dataset_path", metadata["dataset_path"]),
+              ("dataset_kwargs", dataset_kwargs(metadata["dataset_path"])), ("metadata", metadata))
+    for key, value in pinned:
         found = [i for i, line in enumerate(lines) if line.startswith(f"{key}:")]
         if len(found) != 1:
             raise ValueError(f"{TEMPLATE} needs exactly one {key!r} line")
         lines[found[0]] = f"{key}: {json.dumps(value)}"  # JSON is YAML (flow style)
-    options = load_options(metadata["dataset_path"])
-    if options:  # a local folder: never read a stale cache of another folder's rows
-        lines.append(f"dataset_kwargs: {json.dumps(options)}")
     start = next(i for i, line in enumerate(lines) if not line.startswith("#"))
     header = [
         "# Base of every task in this folder, written by `persona-bench tasks`: pinned to the",

@@ -43,7 +43,7 @@ def test_formatting():
     assert fmt_interval(None) == fmt_interval(Interval(None, None, None)) == "-"
     assert (fmt_count(5_000_000), fmt_count(7_000_000_000), fmt_count(None)) == ("5.0M", "7.0B",
                                                                                 "-")
-    assert printable("a\x1b[31mb") == "a?[31mb"
+    assert printable("a\x1b[31mb\u202ec") == "a\\x1b[31mb\\u202ec"  # escaped, never applied
     table = text_table(["h1", "header2"], [["x", "y"], ["long cell", "\x07"]])
     assert table.splitlines()[1] == "---------  -------"
     assert "\x07" not in table

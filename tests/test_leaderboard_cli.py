@@ -74,3 +74,39 @@ def test_help(capsys, argv):
     with pytest.raises(SystemExit) as exit_info:
         main(["leaderboard", *argv])
     assert exit_info.value.code == 0 and "leaderboard" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["add", "render"])
+def test_read_only_board_or_site_is_one_line(tmp_path, capsys, monkeypatch, command):
+    """Simulated (tests may run as root, for whom chmod does not make a folder read-only)."""
+    import errno
+
+    import persona_bench.atomic
+
+    board = tmp_path / "board"
+    _run(capsys, "add", write_submission(tmp_path / "run"), "--board", board)
+    before = {p: p.read_bytes() for p in board.rglob("*") if p.is_file()}
+
+    def read_only(*args, dir=None, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(dir))
+
+    monkeypatch.setattr(persona_bench.atomic.tempfile, "mkstemp", read_only)
+    argv = (["add", write_submission(tmp_path / "run2", seed=3), "--board", board]
+            if command == "add" else ["render", "--board", board, "--out", tmp_path / "site"])
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and "read-only: choose a writable folder" in err and err.count("\n") == 1
+    assert "Traceback" not in err
+    assert {p: p.read_bytes() for p in board.rglob("*") if p.is_file()} == before
+
+
+def test_render_out_under_a_file(tmp_path, capsys):
+    board = tmp_path / "board"
+    _run(capsys, "add", write_submission(tmp_path / "run"), "--board", board)
+    (tmp_path / "file").write_text("x")
+    code, _, err = _run(capsys, "render", "--board", board, "--out", tmp_path / "file" / "site")
+    assert code == 2 and "is a file, not a folder" in err and err.count("\n") == 1
+
+
+def test_negative_resamples_is_one_line(tmp_path, capsys):
+    code, _, err = _run(capsys, "score", write_run(tmp_path / "eval"), "--resamples", "-5")
+    assert code == 2 and "--resamples must be at least 1, got -5" in err

@@ -43,7 +43,7 @@ def test_valid_documents_pass(documents):
     (("harness",), "vllm", "harness must be one of"),
     (("commands",), [], "commands must be"),
     (("commands",), ["x" * 9000], "commands must be"),
-    (("name",), "bad\nname", "printable"),
+    (("name",), "bad\nname", "control character U\\+000A"),
 ])
 def test_manifest_problems(documents, path, value, message):
     manifest = copy.deepcopy(documents[0])

@@ -129,3 +129,36 @@ def test_checked_in_pack_reads_the_environment_or_the_hub_id(
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # and not cached: say what to do
     with pytest.raises(UserError, match=ENV_VAR):
         load_yaml_config(task)
+
+
+@pytest.mark.parametrize("pack, task", [("lmms", "persona_img2text_source.yaml"),
+                                        ("lm_eval", "pbench_text_img2text_target.yaml")])
+def test_checked_in_packs_load_the_folder_named_or_refuse(
+    pack: str, task: str, dataset_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two folders called `data`: each task config loads through its own content cache, and
+    a copy whose bytes no longer match its card is refused before any row is read."""
+    import shutil
+
+    import datasets
+    from lmms_eval.utils import load_yaml_config
+
+    from persona_gen.generate import generate_dataset
+
+    small = dict(pretrain_personas=0, image_size=16, variants=2, workers=1, progress=False)
+    other = generate_dataset(tmp_path / "b" / "data", num_personas=3, **small)
+    copy = shutil.copytree(dataset_dir, tmp_path / "a" / "data")
+    configs = {}
+    for folder in (copy, other):
+        monkeypatch.setenv(ENV_VAR, str(folder))
+        configs[folder] = load_yaml_config(str(PACK_ROOT / pack / task))
+        loaded = datasets.load_dataset(configs[folder]["dataset_path"], "img2text",
+                                       split="seen", **configs[folder]["dataset_kwargs"])
+        assert len(loaded) == 7 * read_metadata(folder)["options"]["num_personas"]
+    assert configs[copy]["dataset_kwargs"] != configs[other]["dataset_kwargs"]
+    shard = next(copy.glob("img2text/seen-*.parquet"))
+    shard.write_bytes(shard.read_bytes()[:-100])  # truncated in place, name unchanged
+    monkeypatch.setenv(ENV_VAR, str(copy))
+    with pytest.raises(UserError, match="do not match the card's content hash") as err:
+        load_yaml_config(str(PACK_ROOT / pack / task))
+    assert "\n" not in str(err.value)

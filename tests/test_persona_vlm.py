@@ -113,3 +113,31 @@ def test_helpers() -> None:
     assert parse_batch_size("8") == 8
     options = generation_options({"until": "\n", "max_new_tokens": 5, "temperature": 0})
     assert options == {"until": ["\n"], "max_new_tokens": 5, "num_beams": 1}
+
+
+@pytest.mark.parametrize("word, expected", [("no", False), ("off", False), ("false", False),
+                                            ("0", False), ("FALSE", False), ("yes", True),
+                                            ("True", True), ("1", True)])
+def test_boolean_model_args_parse_strictly(word: str, expected: bool,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--model_args trust_remote_code=no` arrives as the string "no": it must mean False."""
+    import tasks.persona_vlm
+
+    seen: dict = {}
+
+    class Recorder:
+        def __init__(self, pretrained: str, **kwargs: object) -> None:
+            seen.update(kwargs)
+
+        def describe(self) -> str:
+            return "recorder"
+
+    monkeypatch.setattr(tasks.persona_vlm, "HFModel", Recorder)
+    PersonaVLM(pretrained="x", trust_remote_code=word, apply_chat_template=word)
+    assert seen["trust_remote_code"] is expected and seen["apply_chat_template"] is expected
+
+
+def test_unknown_boolean_model_arg_is_an_error() -> None:
+    with pytest.raises(UserError, match="trust_remote_code='maybe' is not a boolean") as err:
+        PersonaVLM(pretrained="x", trust_remote_code="maybe")
+    assert "\n" not in str(err.value)

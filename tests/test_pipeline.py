@@ -102,3 +102,17 @@ def test_demo_refuses_bad_options_before_any_work(tmp_path, capsys, flag, value,
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["eval", "--model", "m", "--data", "d", "--limit", "-1"], "--limit must be at least 1"),
+    (["eval", "--model", "m", "--data", "d", "--batch-size", "0"], "--batch-size must be"),
+    (["demo", "--epochs", "-2"], "--epochs must be positive"),
+])
+def test_negative_counts_are_one_line(tmp_path, capsys, argv, message):
+    from persona_bench.cli import main
+
+    assert main(argv + ["--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()

@@ -32,3 +32,9 @@ def test_page_is_escaped_and_self_contained(tmp_path):
 
 def test_empty_board_page(tmp_path):
     assert "No rows yet." in render_html([], None, {})
+
+
+def test_bidi_and_control_characters_are_shown_escaped():
+    from leaderboards.render_html import _e
+
+    assert _e("a\u202eb\x1b<i>") == "a\\u202eb\\x1b&lt;i&gt;"

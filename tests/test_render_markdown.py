@@ -27,3 +27,9 @@ def test_table(tmp_path):
     assert "gap ↓" in text and "target recall ↑" in text
     assert "![scatter](scatter.png)" in text
     assert "No rows yet" in render_markdown([], None, {})
+
+
+def test_bidi_and_control_characters_are_shown_escaped():
+    from leaderboards.render_markdown import md_escape
+
+    assert md_escape("a\u202eb\x1b[31m<b>") == "a\\\\u202eb\\\\x1b\\[31m&lt;b&gt;"

@@ -143,7 +143,8 @@ def test_format_table_states_directions(tmp_path):
 def test_gold_answers_must_agree_across_sides(tmp_path):
     out = write_run(tmp_path, accuracy={"source": 0.0, "target": 0.0})
 
-    def rename(sample: dict) -> None:
+    def rename(sample: dict) -> None:  # consistently, the logged target too
+        sample["target"] = "Somebody Else"
         for key in ("exact", "contains"):
             sample[key]["answer"] = "Somebody Else"
 
@@ -165,3 +166,20 @@ def test_dataset_checks_hash_and_every_gold_answer(tmp_path, dataset_dir):
     bad = write_run(tmp_path / "bad", answers=edited, dataset_hash=content_hash)
     with pytest.raises(UserError, match="not the dataset's"):
         score_results(bad, dataset=dataset_dir)
+
+
+def test_dataset_check_refuses_runs_that_leave_personas_out(tmp_path, dataset_dir):
+    from persona_gen.publish import read_metadata
+
+    facts = dataset_facts(dataset_dir)
+    fewer = dict(list(facts.items())[:-2])
+    out = write_run(tmp_path / "fewer", answers=fewer,
+                    dataset_hash=read_metadata(dataset_dir)["content_hash"])
+    with pytest.raises(UserError, match="leaves out 2 of the dataset's 8 personas"):
+        score_results(out, dataset=dataset_dir)
+
+
+def test_score_table_never_prints_raw_control_characters(tmp_path):
+    out = write_run(tmp_path, model="org/\x1b[2Jevil\u202e")
+    text = format_table(score_results(out))
+    assert "\x1b" not in text and "\u202e" not in text and "\\x1b[2Jevil\\u202e" in text

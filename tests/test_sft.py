@@ -250,7 +250,7 @@ def test_bad_datasets(tiny_vlm_dir, dataset_dir, tmp_path, capsys):
     (empty / "README.md").write_text(
         "---\nconfigs:\n- config_name: img2text\n  data_files:\n  - split: train\n"
         "    path: img2text/train-*.parquet\npersona_bench:\n  content_hash: sha256:0\n---\n")
-    fails(capsys, argv(tiny_vlm_dir, empty, out), "no data")
+    fails(capsys, argv(tiny_vlm_dir, empty, out), "content_hash must be")
 
 
 def test_bad_output_dir_and_oom_hint(tiny_vlm_dir, dataset_dir, tmp_path, capsys, monkeypatch):
@@ -287,3 +287,39 @@ def test_unknown_argument_is_rejected(capsys):
         sft.parse_args(["--model_name_or_path", "m", "--no_such_flag", "1"])
     with pytest.raises(UserError):
         sft.main(["--output_dir", "unused"])
+
+
+def _finished_run(folder: Path) -> dict[str, bytes]:
+    folder.mkdir(parents=True)
+    (folder / "persona_train.json").write_text('{"finished": true}')
+    (folder / "model.safetensors").write_bytes(b"weights that took a day")
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (["--num_train_epochs", "-1"], "--num_train_epochs must be positive"),
+    (["--max_steps", "0"], "--max_steps must be positive"),
+    (["--learning_rate", "-0.1"], "--learning_rate must be positive"),
+    (["--use_peft", "--lora_target_modules", "no_such_proj"], "match no module"),
+])
+def test_overwrite_with_a_bad_option_keeps_the_finished_model(tiny_vlm_dir, dataset_dir,
+                                                              tmp_path, capsys, extra, needle):
+    out = tmp_path / "m1"
+    before = _finished_run(out)
+    fails(capsys, argv(tiny_vlm_dir, dataset_dir, out, "img2text", "--overwrite_output_dir",
+                       "true", *extra), needle)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m1"]  # no staging folder left
+
+
+def test_overwrite_replaces_the_old_run_only_on_success(tiny_vlm_dir, dataset_dir, tmp_path):
+    out = tmp_path / "m1"
+    _finished_run(out)
+    assert cli(["train", *argv(tiny_vlm_dir, dataset_dir, out, "img2text",
+                               "--overwrite_output_dir", "true", "--max_steps", "1",
+                               "--save_strategy", "no", "--disable_tqdm", "true")]) == 0
+    assert (out / "config.json").is_file() and (out / "model.safetensors").read_bytes() != (
+        b"weights that took a day")
+    record = json.loads((out / "persona_train.json").read_text())
+    assert record["output_dir"] == str(out) and record["global_step"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m1"]

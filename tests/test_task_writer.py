@@ -63,4 +63,4 @@ def test_unknown_pack_and_malformed_template(dataset_dir: Path, tmp_path: Path) 
     with pytest.raises(UserError, match="unknown task pack"):
         write_task_pack(str(dataset_dir), tmp_path / "out", packs=("helm",))
     with pytest.raises(ValueError, match="exactly one 'metadata' line"):
-        pinned_template("dataset_path: x\ntask: y\n", {"dataset_path": "/d"})
+        pinned_template("dataset_path: x\ndataset_kwargs: {}\ntask: y\n", {"dataset_path": "/d"})

@@ -91,3 +91,12 @@ def test_pretrain_goes_through_sft_on_the_disjoint_pool(dataset_dir, tmp_path):
     assert record["base_record"]["stage"] == "init"
     assert not (tmp_path / ".pre.init").exists()
     AutoModelForImageTextToText.from_pretrained(out)
+
+
+def test_negative_pretrain_steps_is_refused_before_any_work(tmp_path, capsys):
+    from persona_bench.cli import main
+
+    assert main(["tiny-vlm", "--out", str(tmp_path / "m"), "--pretrain_steps", "-1"]) == 2
+    err = capsys.readouterr().err
+    assert "--pretrain_steps must be at least 1, got -1" in err and err.count("\n") == 1
+    assert not (tmp_path / "m").exists()

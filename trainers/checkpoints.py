@@ -83,3 +83,13 @@ def merge_adapter(out: Path) -> None:
 def remove_checkpoints(out: Path) -> None:
     for path in out.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
         shutil.rmtree(path, ignore_errors=True)
+
+
+def replace_dir(new: Path, old: Path) -> None:
+    """Put the finished run `new` where `old` is, with one rename each way (no gap)."""
+    aside = old.with_name(f".{old.name}.replaced.tmp")
+    if aside.exists():
+        shutil.rmtree(aside)
+    old.rename(aside)
+    new.rename(old)
+    shutil.rmtree(aside, ignore_errors=True)

@@ -16,7 +16,7 @@ from transformers import (
 from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
 from persona_bench.errors import UserError
-from persona_gen.publish import load_options
+from persona_gen.publish import check_parquet, load_options
 from trainers.prompting import to_prompt_completion
 
 
@@ -71,9 +71,12 @@ def load_rows(name: str, config: str | None, split: str) -> Dataset:
     if config not in configs:
         raise UserError(f"dataset {name!r} has no config {config!r} (it has: "
                         f"{', '.join(configs)}); pass --dataset_config one of those")
+    options = load_options(name)  # a local folder is verified against its card first
+    if Path(name).is_dir():
+        check_parquet(name, config)
     try:
-        splits = load_dataset(name, config, **load_options(name))
-    except ValueError as err:  # e.g. a split whose files hold no rows
+        splits = load_dataset(name, config, **options)
+    except Exception as err:  # noqa: BLE001 - empty split, truncated or corrupt shard
         raise UserError(f"cannot read config {config!r} of {name!r} ({_first_line(err)}); "
                         "every split needs rows: regenerate the dataset") from None
     if split not in splits:

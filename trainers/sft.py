@@ -153,10 +153,15 @@ class Run:
     resume: str | None
     push_to_hub: bool
     command: str
+    final_out: Path | None = None  # --output_dir when training into a staging folder
 
     @property
     def out(self) -> Path:
         return Path(self.training_args.output_dir)
+
+    @property
+    def destination(self) -> Path:
+        return self.final_out or self.out
 
 
 def parse_args(argv: list[str] | None = None
@@ -169,6 +174,26 @@ def parse_args(argv: list[str] | None = None
         raise UserError(f"{err}; see `persona-bench train --help`") from None
 
 
+def check_numbers(training_args: PersonaSFTConfig) -> None:
+    """Counts and rates that would train nothing (and still write a "finished" model)."""
+    args = training_args
+    if args.num_train_epochs is not None and not args.num_train_epochs > 0:
+        raise UserError(f"--num_train_epochs must be positive, got {args.num_train_epochs}")
+    if args.max_steps == 0 or args.max_steps < -1:
+        raise UserError(f"--max_steps must be positive (or -1: use --num_train_epochs), got "
+                        f"{args.max_steps}")
+    if args.learning_rate is not None and not args.learning_rate > 0:
+        raise UserError(f"--learning_rate must be positive, got {args.learning_rate}")
+    for flag in ("per_device_train_batch_size", "gradient_accumulation_steps"):
+        if getattr(args, flag) < 1:
+            raise UserError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
+
+
+def staging_dir(out: Path) -> Path:
+    """Where `--overwrite_output_dir` trains; it replaces `out` only once the run finished."""
+    return out.with_name(f".{out.name}.overwrite.tmp")
+
+
 def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig,
             model_args: ModelConfig, command: str = "") -> Run:
     """Check the output dir, load data and model, set what is trained, build the trainer."""
@@ -176,13 +201,21 @@ def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig
     if not model_args.model_name_or_path:
         raise UserError("pass --model_name_or_path (a Hub id or a folder, e.g. from "
                         "`persona-bench tiny-vlm --out DIR`)")
+    check_numbers(training_args)
 
     # Output directory: never clobber a finished run; resume an interrupted one on request.
+    # Replacing one trains into a staging folder: the old run is kept until the new one is
+    # saved, so a mistake found later (or a crash) never costs the finished model.
     clear = checkpoints.check_output_dir(out, script_args.overwrite_output_dir,
                                          training_args.resume_from_checkpoint)
-    with training_args.main_process_first(desc="prepare output_dir"):
-        if clear and training_args.process_index == 0:
-            shutil.rmtree(out)
+    final_out = None
+    if clear:
+        final_out, staging = out, staging_dir(out)
+        with training_args.main_process_first(desc="prepare output_dir"):
+            if training_args.process_index == 0 and staging.exists():
+                shutil.rmtree(staging)  # the leftover of an interrupted overwrite
+        training_args.output_dir = str(staging)
+        out = staging
     resume = checkpoints.resolve_resume(out, training_args.resume_from_checkpoint)
 
     # Data: one modality's train split, as prompt/completion (loss on the answer only).
@@ -217,7 +250,7 @@ def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig
     trainer = SFTTrainer(model=model, args=training_args, train_dataset=as_prompt_completion(rows),
                          processing_class=processor, peft_config=peft_config)
     return Run(script_args, training_args, model_args, rows, trainer, peft_config, num_parameters,
-               parts.parameter_counts(trainer.model), resume, push_to_hub, command)
+               parts.parameter_counts(trainer.model), resume, push_to_hub, command, final_out)
 
 
 def train(run: Run) -> TrainOutput:
@@ -246,6 +279,9 @@ def finish(run: Run, result: TrainOutput) -> None:
         run.trainer.processing_class.save_pretrained(out)
         entry = run_record(run, merged, result)
         record.write_record(out, entry)
+        if run.final_out is not None:
+            checkpoints.replace_dir(out, run.final_out)
+            out = run.final_out
         print(f"saved to {out}: loss {entry['train_loss']:.4f} after {entry['global_step']} steps")
         if run.push_to_hub:
             push(out, args)
@@ -255,8 +291,16 @@ def finish(run: Run, result: TrainOutput) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     command = shlex.join(sys.argv if argv is None else ["persona-bench", "train", *argv])
-    run = prepare(*parse_args(argv), command=command)
-    finish(run, train(run))
+    script_args, training_args, model_args = parse_args(argv)
+    requested = Path(training_args.output_dir)
+    try:
+        run = prepare(script_args, training_args, model_args, command=command)
+        finish(run, train(run))
+    except BaseException:
+        staging = staging_dir(requested)
+        if Path(training_args.output_dir) == staging and training_args.process_index == 0:
+            shutil.rmtree(staging, ignore_errors=True)  # the old run stays as it was
+        raise
     return 0
 
 
@@ -318,7 +362,7 @@ def run_record(run: Run, merged: bool, result: TrainOutput) -> dict:
         "device": str(args.device),
         "versions": versions(),
         "command": run.command,
-        "output_dir": str(args.output_dir),
+        "output_dir": str(run.destination),
         "script_args": asdict(script_args),
         "model_config": asdict(model_args),
         "sft_config": args.to_dict(),

@@ -35,6 +35,7 @@ from transformers import (
 )
 
 from persona_bench.atomic import atomic_dir, write_text_atomic
+from persona_bench.checks import positive_int
 from persona_bench.errors import UserError
 
 PAD, BOS_TURN, EOS_TURN, IMAGE = "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>"
@@ -213,7 +214,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pretrain", action="store_true",
                         help="align vision and text on the dataset's disjoint `pretrain` pool")
     parser.add_argument("--data", help="dataset folder or Hub id (needed with --pretrain)")
-    parser.add_argument("--pretrain_steps", type=int, default=None,
+    parser.add_argument("--pretrain_steps", type=positive_int("--pretrain_steps"), default=None,
                         help="optimizer steps of the alignment stage "
                         "(default: 600 on CPU, 3000 on GPU)")
     parser.add_argument("--pretrain_args", default="",

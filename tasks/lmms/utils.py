@@ -6,18 +6,22 @@ from typing import Any
 
 from PIL import Image
 
-from tasks.data import resolve_dataset_path, task_metadata
+from tasks.data import dataset_kwargs, resolve_dataset_path, task_metadata
 from tasks.records import mean_contains, mean_exact, process_results  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:
-    """`!function utils.DATASET_PATH` / `utils.METADATA`, resolved when a task loads.
+    """`!function utils.DATASET_PATH` / `DATASET_KWARGS` / `METADATA`, resolved when a task loads.
 
     The dataset is $PERSONA_BENCH_DATA, else the Hub id; the metadata records it with its
-    content hash (None when the card cannot be read, e.g. a Hub id offline).
+    content hash (None when the card cannot be read, e.g. a Hub id offline). A local folder
+    is verified against that hash and loads through a cache keyed by it (DATASET_KWARGS),
+    so another folder of the same name can never answer for it.
     """
     if name == "DATASET_PATH":
         return resolve_dataset_path()
+    if name == "DATASET_KWARGS":
+        return dataset_kwargs(resolve_dataset_path())
     if name == "METADATA":
         return task_metadata(resolve_dataset_path())
     raise AttributeError(name)
