@@ -87,9 +87,9 @@ def test_lora_checkpoint(tiny_vlm_dir, dataset_dir, tmp_path, merge):
     base = AutoModelForImageTextToText.from_pretrained(tiny_vlm_dir).state_dict()
     tuned = AutoModelForImageTextToText.from_pretrained(out)
     if merge:
-        tuned = tuned.state_dict()
-        changed = {n for n in base if not torch.equal(base[n], tuned[n])}
-        assert {parts.part_of(n) for n in changed} == {"language_model", "projector"}
+        weights = tuned.state_dict()
+        changed = {n for n in base if not torch.equal(base[n], weights[n])}
+        assert {parts.part_of(tuned, n) for n in changed} == {"language_model", "projector"}
         assert any("q_proj" in n for n in changed) and not any("embed" in n for n in changed)
     else:
         assert any("lora_A" in n for n, _ in tuned.named_parameters())
@@ -159,7 +159,7 @@ def test_parts_of_hub_architectures(model_type):
         model = AutoModelForImageTextToText.from_config(AutoConfig.for_model(model_type))
     assert all(c["total"] for c in parameter_counts(model).values())
     targets = parts.matching_modules(model, parts.default_lora_targets(model))
-    assert targets and {parts.part_of(t) for t in targets} == {"language_model"}
+    assert targets and {parts.part_of(model, t) for t in targets} == {"language_model"}
     assert {t.rsplit(".", 1)[-1] for t in targets} >= {"q_proj", "v_proj", "down_proj"}
     assert parts.part_roots(model, "projector") and parts.part_roots(model, "vision_tower")
 

@@ -1,6 +1,7 @@
-"""The embedded tiny reference VLM: a randomly initialised LLaVA, built offline.
+"""The embedded tiny reference VLM: a randomly initialised VLM of a supported family, built offline.
 
-`persona-bench tiny-vlm --out DIR [--size xs|s|m] [--vision siglip|clip] [--text llama|qwen2]`
+`persona-bench tiny-vlm --out DIR [--family NAME] [--size xs|s|m|l]` (LLaVA, the default, also
+takes `[--vision siglip|clip] [--text llama|qwen2]`)
 writes a standard checkpoint (model, byte-level BPE tokenizer trained on the persona corpus,
 image processor, processor, chat template) that `AutoModelForImageTextToText` and
 `AutoProcessor` load. `--pretrain --data DATA_DIR` then gives it "eyes": an alignment stage
@@ -31,7 +32,7 @@ from transformers import (
 
 from persona_bench.atomic import atomic_dir, write_text_atomic
 from persona_bench.errors import UserError
-from trainers.families import DEFAULT, FAMILIES, Family, TinySize, Tokens
+from trainers.families import BUILDABLE, DEFAULT, FAMILIES, Family, TinySize, Tokens
 from trainers.families.base import BOS_TURN, EOS_TURN, PAD
 from trainers.families.llava import IMAGE, TEXT, VISION
 
@@ -144,7 +145,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
     parser.add_argument("--size", choices=SIZES, default="xs",
                         help="xs ~5M, s ~30M, m ~110M, l ~0.5B parameters (l: GPU only)")
-    parser.add_argument("--family", choices=FAMILIES, default=DEFAULT,
+    parser.add_argument("--family", choices=BUILDABLE, default=DEFAULT,
                         help="architecture (see the README's table of supported families)")
     parser.add_argument("--vision", choices=VISION, default=None,
                         help="vision tower of --family llava (default siglip)")

@@ -11,20 +11,25 @@ from typing import Any
 from persona_bench.errors import UserError
 from trainers.families.base import Family, TinySize, Tokens
 from trainers.families.gemma3 import Gemma3
+from trainers.families.glm4v import Glm4v
 from trainers.families.idefics3 import Idefics3
 from trainers.families.llava import Llava
 from trainers.families.llava_onevision import LlavaOnevision
+from trainers.families.mllama import Mllama
+from trainers.families.paligemma import PaliGemma
 from trainers.families.qwen2_5_vl import Qwen25VL
 from trainers.families.qwen3_vl import Qwen3VL
 
 FAMILIES: dict[str, Family] = {
-    f.name: f for f in (Llava(), Qwen25VL(), Qwen3VL(), Idefics3(), Gemma3(), LlavaOnevision())
+    f.name: f for f in (Llava(), Qwen25VL(), Qwen3VL(), Idefics3(), Gemma3(), LlavaOnevision(),
+                        PaliGemma(), Mllama(), Glm4v())
 }
+BUILDABLE = [name for name, family in FAMILIES.items() if family.buildable]
 DEFAULT = "llava"
 BY_MODEL_TYPE: dict[str, Family] = {t: f for f in FAMILIES.values() for t in f.model_types}
 
-__all__ = ["BY_MODEL_TYPE", "DEFAULT", "FAMILIES", "Family", "TinySize", "Tokens", "family_of",
-           "supported"]
+__all__ = ["BUILDABLE", "BY_MODEL_TYPE", "DEFAULT", "FAMILIES", "Family", "TinySize", "Tokens",
+           "family_of", "supported"]
 
 
 def supported() -> str:

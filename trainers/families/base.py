@@ -97,6 +97,10 @@ class Family:
     tokens: ClassVar[Tokens]
     image_text: ClassVar[str]  # what the tiny chat template writes for one image
     options: ClassVar[dict[str, tuple[str, ...]]] = {}  # tiny-build choices (name -> values)
+    # Score candidate answers by sharing the prompt's KV cache (None: check it on first use;
+    # False where position ids depend on the whole sequence, e.g. multimodal RoPE).
+    prefix_sharing: ClassVar[bool | None] = None
+    buildable: ClassVar[bool] = True  # has a tiny offline build (and is in the test matrix)
 
     # -- parts -------------------------------------------------------------------------
     def part_of(self, name: str) -> str:

@@ -34,6 +34,7 @@ class Qwen25VL(Family):
                     {"image_token": IMAGE, "video_token": VIDEO,
                      "vision_start_token": START, "vision_end_token": END})
     image_text = START + IMAGE + END
+    prefix_sharing = False  # M-RoPE position ids are computed over the whole sequence
 
     def vision_kwargs(self, size: TinySize) -> dict:
         return dict(
