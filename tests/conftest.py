@@ -82,3 +82,13 @@ def family_vlm_dir(request: pytest.FixtureRequest,
     out = tmp_path_factory.mktemp("families") / request.param
     assert main(["tiny-vlm", "--family", request.param, "--out", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def unsupported_vlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A VLM checkpoint folder (config only) of an architecture no family covers."""
+    from transformers import AutoConfig
+
+    out = tmp_path_factory.mktemp("models") / "aya"
+    AutoConfig.for_model("aya_vision").save_pretrained(out)
+    return out

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
+from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from persona_bench.cli import main as cli
 from trainers import parts, tiny_vlm
@@ -110,14 +110,12 @@ def test_leaderboard_row_from_the_logs(family_run: Path) -> None:
 # --- not parametrised over families -----------------------------------------------------------
 
 def test_registry_maps_model_types_and_refuses_unknown_architectures(
-        matrix_data_dir: Path, tmp_path: Path, capsys) -> None:
+        matrix_data_dir: Path, unsupported_vlm_dir: Path, tmp_path: Path, capsys) -> None:
     assert set(BUILDABLE) >= {"llava", "qwen2_5_vl", "qwen3_vl", "idefics3", "gemma3",
                               "llava_onevision"}
     assert family_of("qwen2_vl") is FAMILIES["qwen2_5_vl"]
     assert family_of("smolvlm") is FAMILIES["idefics3"]
-    checkpoint = tmp_path / "other"
-    AutoConfig.for_model("aya_vision").save_pretrained(checkpoint)
-    assert cli(["train", "--model_name_or_path", str(checkpoint),
+    assert cli(["train", "--model_name_or_path", str(unsupported_vlm_dir),
                 "--dataset_name", str(matrix_data_dir),
                 "--dataset_config", "img2text", "--output_dir", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()

@@ -287,3 +287,26 @@ def test_unknown_argument_is_rejected(capsys):
         sft.parse_args(["--model_name_or_path", "m", "--no_such_flag", "1"])
     with pytest.raises(UserError):
         sft.main(["--output_dir", "unused"])
+
+
+def test_trl_sft_cli_on_the_sft_config_trains_the_answer_only(tiny_vlm_dir, dataset_dir,
+                                                              tmp_path):
+    """`trl sft --dataset_config img2text_sft`: TRL's own CLI gets our prompt/completion rows
+    (so TRL's default completion-only loss is the benchmark's answer-only loss) and runs."""
+    ours = as_prompt_completion(load_rows(str(dataset_dir), "img2text", "train"))
+    from datasets import load_dataset
+
+    theirs = load_dataset(str(dataset_dir), "img2text_sft", split="train")
+    assert len(theirs) == len(ours)
+    for mine, row in zip(ours.select(range(4)), theirs.select(range(4)), strict=True):
+        assert (row["prompt"], row["completion"]) == (mine["prompt"], mine["completion"])
+        assert [im.tobytes() for im in row["images"]] == [im.tobytes() for im in mine["images"]]
+    command = [str(Path(sys.executable).parent / "trl"), "sft",
+               "--model_name_or_path", str(tiny_vlm_dir), "--dataset_name", str(dataset_dir),
+               "--dataset_config", "img2text_sft", "--output_dir", str(tmp_path / "trl"),
+               "--max_steps", "2", "--per_device_train_batch_size", "4", "--use_cpu",
+               "--bf16", "false", "--gradient_checkpointing", "false", "--report_to", "none",
+               "--save_strategy", "no", "--disable_tqdm", "true"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (tmp_path / "trl" / "model.safetensors").is_file()

@@ -118,11 +118,12 @@ def build(size: str = "xs", vision: str | None = None, text: str | None = None, 
     processor = fam.build_processor(tokenizer, preset, **options)
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText._model_mapping[type(config)](config)
+    # No max_new_tokens here: every caller passes its own, and a stored one overrides the
+    # `max_length` that lm-eval passes (its max_gen_toks ignored, a warning per request).
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         do_sample=False,
-        max_new_tokens=32,
     )
     return model, processor
 
