@@ -210,7 +210,10 @@ class HFModel:
         return full.split(marker, 1)[1].rstrip() if marker in full else ""
 
     def _encode(self, texts: list[str], images: list[Sequence[Image.Image]], side: str) -> Any:
-        flat = [img.convert("RGB") for imgs in images for img in imgs]
+        # One image list per prompt: processors such as Gemma 3's read a flat list as one
+        # prompt's images.
+        nested = [[img.convert("RGB") for img in imgs] for imgs in images]
+        flat = [img for imgs in nested for img in imgs]
         if self.family is not None and not self.family.text_only and not all(images):
             raise UserError(
                 f"model {self.pretrained!r} ({self.family.name}) cannot answer text-only "
@@ -229,9 +232,6 @@ class HFModel:
         }
         self.tokenizer.padding_side = side
         if self.multimodal:
-            # One image list per prompt: processors such as Gemma 3's read a flat list as
-            # one prompt's images.
-            nested = [[img.convert("RGB") for img in imgs] for imgs in images]
             batch = self.processor(text=texts, images=nested if flat else None, **kwargs)
         else:
             batch = self.tokenizer(texts, **kwargs)
