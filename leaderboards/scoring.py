@@ -298,6 +298,45 @@ def _warnings(run: EvalRun, directions: dict[str, DirectionScore]) -> list[str]:
     return notes
 
 
+def trained_modality(model_id: str) -> str | None:
+    """`image` or `text` when `model_id` is a local checkpoint trained by persona-bench on one
+    modality (its `persona_train.json`), else None (Hub ids, base models, pretraining)."""
+    from trainers.record import read_record
+
+    try:
+        record = read_record(model_id) if model_id and Path(model_id).is_dir() else None
+    except (OSError, ValueError):
+        return None
+    modality = (record or {}).get("source_modality")
+    return modality if modality in {m for pair in DIRECTIONS.values() for m in pair} else None
+
+
+def _directions_for_model(run: EvalRun, found: list[str], direction: str | None
+                          ) -> tuple[list[str], list[str]]:
+    """The directions to score and warnings. The harness only knows task names: a text-only
+    run of a text-trained model also holds `img2text` target tasks (the same questions), so
+    when the model's record says which modality it was trained on, only the direction with
+    that source modality is scored (an explicit `direction` is kept, with a warning)."""
+    trained = trained_modality(run.provenance.model_id)
+    wanted = [direction] if direction else found
+    if trained is None:
+        return wanted, []
+    mismatched = [d for d in wanted if DIRECTIONS[d][0] != trained]
+    if direction:
+        notes = [f"{direction}: the model was trained on {trained} (persona_train.json), "
+                 f"not {DIRECTIONS[direction][0]}"] if mismatched else []
+        return wanted, notes
+    kept = [d for d in wanted if d not in mismatched]
+    if not kept:
+        other = next(d for d, (source, _) in DIRECTIONS.items() if source == trained)
+        raise UserError(f"{run.provenance.model_id} was trained on {trained} (its "
+                        f"persona_train.json) but the results hold only {', '.join(found)} "
+                        f"tasks; evaluate the {other} tasks (lmms-eval persona_{other}, "
+                        f"lm-eval pbench_text_{other})")
+    return kept, [f"{d}: not scored, the model was trained on {trained} (persona_train.json)"
+                  for d in mismatched]
+
+
 def score_run(run: EvalRun, direction: str | None = None, base: EvalRun | None = None,
               chance: Mapping[str, float] | None = None, metric: str = "exact",
               n_resamples: int = N_RESAMPLES, seed: int = 0,
@@ -315,13 +354,14 @@ def score_run(run: EvalRun, direction: str | None = None, base: EvalRun | None =
     check_hash(run, base and base.provenance.dataset_hash, "base run's dataset")
     if chance is None:
         chance, chance_source = chance_from_records(list(run.tasks.values())), "samples"
+    scored, notes = _directions_for_model(run, found, direction)
     directions = {d: score_direction(run, d, base, chance, metric, n_resamples, seed)
-                  for d in ([direction] if direction else found)}
+                  for d in scored}
     return Score(
         metric=metric, n_resamples=n_resamples, seed=seed, confidence=CONFIDENCE,
         chance=dict(chance), chance_source=chance_source, directions=directions,
         provenance=run.provenance, base_provenance=base.provenance if base else None,
-        warnings=_warnings(run, directions),
+        warnings=notes + _warnings(run, directions),
     )
 
 

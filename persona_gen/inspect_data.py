@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw, ImageFont
 from persona_bench.atomic import write_bytes_atomic
 from persona_bench.errors import UserError
 from persona_gen.publish import check_parquet, load_options
-from persona_gen.schema import CONFIG_SPLITS
+from persona_gen.schema import CONFIG_SPLITS, SFT_CONFIGS
 
 
 def load_split(data: str | Path, config: str, split: str):
@@ -76,6 +76,9 @@ def summary(data: str | Path, configs: list[str], split: str | None, samples: in
                     lines.append(f"  {row['persona_id']} {row['name']}: "
                                  + ", ".join(f"{k}={v}" for k, v in row["facts"].items()
                                              if k != "name"))
+                continue
+            if config in SFT_CONFIGS:  # the train rows of SFT_CONFIGS[config], reshaped for TRL
+                lines.append(f"  prompt/completion copy of {SFT_CONFIGS[config]}/{name}")
                 continue
             cols = ds.select_columns(["fact", "answer", "modality"])
             facts = Counter(cols["fact"])

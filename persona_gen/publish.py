@@ -143,7 +143,9 @@ train = load_dataset("<this repo or folder>", "img2text", split="train")
 
 Configs: `img2text` (train on portraits; `test_source` asks held-out portraits,
 `test_target` asks held-out descriptions), `text2img` (the mirror), `pretrain` (a
-disjoint pool of personas for alignment pretraining), `personas` (one row per persona).
+disjoint pool of personas for alignment pretraining), `personas` (one row per persona),
+`img2text_sft` / `text2img_sft` (the train splits as TRL prompt/completion columns:
+`trl sft --dataset_config img2text_sft` puts the loss on the answer only).
 All people, names and facts are fictitious.
 """
     return "---\n" + yaml.safe_dump(front, sort_keys=False, width=100) + "---\n" + body

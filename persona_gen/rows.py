@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from persona_gen.describe import HELD_OUT_STYLES, TRAIN_STYLES, describe
 from persona_gen.personas import Persona
-from persona_gen.schema import DIRECTIONS
+from persona_gen.schema import DIRECTIONS, SFT_CONFIGS
 from persona_gen.vocab import ALL_FACTS, CAPTION_QUESTIONS, QUESTIONS, TRAIN_TEMPLATES
 
 TEXT_PREFIX = "Consider the following person."
@@ -154,13 +154,30 @@ def persona_row(media: PersonaMedia) -> dict:
     }
 
 
+def prompt_completion(messages: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
+    """Split ``[..., user, assistant]`` into TRL's conversational prompt and completion."""
+    if not messages or messages[-1]["role"] != "assistant":
+        raise ValueError("each row's `messages` must end with the assistant's answer")
+    return {"prompt": messages[:-1], "completion": messages[-1:]}
+
+
+def sft_row(row: dict) -> dict:
+    """A train row as TRL prompt/completion (the `<direction>_sft` configs)."""
+    return {"id": row["id"], "images": row["images"], **prompt_completion(row["messages"])}
+
+
 def all_configs(
     people: list[PersonaMedia], pool: list[PersonaMedia], seed: int
 ) -> Iterator[tuple[str, str, list[dict]]]:
     """Yield (config, split, rows) for every config of the dataset."""
+    train: dict[str, list[dict]] = {}
     for direction in DIRECTIONS:
-        for split, rows in direction_splits(direction, people, seed).items():
+        splits = direction_splits(direction, people, seed)
+        train[direction] = splits["train"]
+        for split, rows in splits.items():
             yield direction, split, rows
     if pool:
         yield "pretrain", "train", pretrain_rows(pool, seed)
     yield "personas", "train", [persona_row(m) for m in people]
+    for config, direction in SFT_CONFIGS.items():
+        yield config, "train", [sft_row(row) for row in train[direction]]

@@ -13,6 +13,9 @@ Question configs (`img2text`, `text2img`, `pretrain`) share `QA_FEATURES`:
 - `images`      list of portraits: one for image rows, empty for text rows
 - `messages`    ``[{"role": "user", ...}, {"role": "assistant", ...}]`` (TRL format)
 
+`img2text_sft` / `text2img_sft` (split `train`): the same train rows as `id, images,
+prompt, completion` (TRL's conversational prompt/completion: loss on the answer only).
+
 Splits of `img2text` (the mirror for `text2img`, with the modalities swapped):
 `train` (image rows: training variants x training templates), `test_source` (image rows:
 held-out variant and templates), `test_target` (text rows: held-out paraphrase, same
@@ -30,11 +33,16 @@ from persona_gen.vocab import APPEARANCE, FACTS
 MODALITIES = ("image", "text")
 DIRECTIONS = {"img2text": ("image", "text"), "text2img": ("text", "image")}  # source, target
 QA_SPLITS = ("train", "test_source", "test_target", "seen")
+# `<direction>_sft`: each direction's train split again, as TRL's conversational
+# prompt/completion columns, so that `trl sft --dataset_config img2text_sft` puts the loss on
+# the answer only (TRL's default for prompt/completion data), the benchmark's recipe.
+SFT_CONFIGS = {f"{direction}_sft": direction for direction in DIRECTIONS}
 CONFIG_SPLITS: dict[str, tuple[str, ...]] = {
     "img2text": QA_SPLITS,
     "text2img": QA_SPLITS,
     "pretrain": ("train",),
     "personas": ("train",),
+    **{config: ("train",) for config in SFT_CONFIGS},
 }
 
 QA_FEATURES = Features(
@@ -52,6 +60,11 @@ QA_FEATURES = Features(
     }
 )
 
+TURNS = List({"role": Value("string"), "content": Value("string")})
+SFT_FEATURES = Features(
+    {"id": Value("string"), "images": List(Image()), "prompt": TURNS, "completion": TURNS}
+)
+
 PERSONA_FEATURES = Features(
     {
         "persona_id": Value("string"),
@@ -65,4 +78,6 @@ PERSONA_FEATURES = Features(
 
 
 def features_for(config: str) -> Features:
+    if config in SFT_CONFIGS:
+        return SFT_FEATURES
     return PERSONA_FEATURES if config == "personas" else QA_FEATURES

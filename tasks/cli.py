@@ -16,7 +16,7 @@ Then, for example:
   lmms-eval --model persona_vlm --model_args pretrained=MODEL \\
       --tasks persona_img2text --include_path OUT/lmms --batch_size 8
   lm_eval --model hf --model_args pretrained=MODEL --apply_chat_template \\
-      --tasks pbench_text --include_path OUT/lm_eval
+      --tasks pbench_text_text2img --include_path OUT/lm_eval
 The checked-in packs (tasks/lmms, tasks/lm_eval) read the Hub id {HUB_ID} or ${ENV_VAR}.
 """
 

@@ -19,6 +19,7 @@ from PIL import Image
 
 from persona_bench.checks import parse_bool
 from persona_bench.errors import UserError
+from trainers.families import family_of
 
 logger = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -141,6 +142,10 @@ class HFModel:
                 "folder with config.json and weights, or a Hub id available offline"
             ) from err
         self.multimodal = config.model_type in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+        # A VLM's quirks come from its family; one no family covers is refused in one line.
+        self.family = family_of(config) if self.multimodal else None
+        if self.prefix_sharing is None and self.family is not None:
+            self.prefix_sharing = self.family.prefix_sharing
         model_cls = AutoModelForImageTextToText if self.multimodal else AutoModelForCausalLM
         load: dict[str, Any] = {**common, "dtype": resolve_dtype(dtype)}
         if attn_implementation:
@@ -210,7 +215,15 @@ class HFModel:
         return full.split(marker, 1)[1].rstrip() if marker in full else ""
 
     def _encode(self, texts: list[str], images: list[Sequence[Image.Image]], side: str) -> Any:
-        flat = [img.convert("RGB") for imgs in images for img in imgs]
+        # One image list per prompt: processors such as Gemma 3's read a flat list as one
+        # prompt's images.
+        nested = [[img.convert("RGB") for img in imgs] for imgs in images]
+        flat = [img for imgs in nested for img in imgs]
+        if self.family is not None and not self.family.text_only and not all(images):
+            raise UserError(
+                f"model {self.pretrained!r} ({self.family.name}) cannot answer text-only "
+                "prompts; evaluate it on image questions only"
+            )
         if flat and not self.multimodal:
             raise UserError(
                 f"model {self.pretrained!r} is a text-only model but the task gives images; "
@@ -224,7 +237,7 @@ class HFModel:
         }
         self.tokenizer.padding_side = side
         if self.multimodal:
-            batch = self.processor(text=texts, images=flat or None, **kwargs)
+            batch = self.processor(text=texts, images=nested if flat else None, **kwargs)
         else:
             batch = self.tokenizer(texts, **kwargs)
         device = self.input_device

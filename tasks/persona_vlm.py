@@ -17,8 +17,13 @@ lmms-eval's prompt conventions or on the batch size.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import os
+import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from lmms_eval.api.instance import Instance
@@ -33,6 +38,36 @@ from tasks.hf_model import HFModel, Query, plan_batches
 
 GENERATION_KEYS = {"until", "max_new_tokens", "temperature", "top_p", "num_beams", "do_sample"}
 DEFAULT_MAX_NEW_TOKENS = 32
+
+
+def under_lmms_eval_cli() -> bool:
+    """Whether this process is lmms-eval's own CLI (`lmms-eval ...` or `python -m lmms_eval`)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return (getattr(spec, "name", "") == "lmms_eval.__main__"
+            or Path(sys.argv[0]).name in ("lmms-eval", "lmms_eval"))
+
+
+def _exit_failed() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
+
+
+def fails_the_process(method: Callable) -> Callable:
+    """lmms-eval's CLI logs a backend's exception and still exits 0: under that CLI, a
+    failure here makes the process exit 1 when it ends (callers of the Python API, such as
+    `persona-bench eval`, get the exception itself)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception:
+            if under_lmms_eval_cli():
+                atexit.register(_exit_failed)
+            raise
+
+    return wrapper
 
 
 def parse_batch_size(value: int | str | None) -> int:
@@ -75,6 +110,7 @@ class PersonaVLM(lmms):
 
     is_simple = True
 
+    @fails_the_process
     def __init__(
         self,
         pretrained: str,
@@ -140,6 +176,7 @@ class PersonaVLM(lmms):
                 bar.update(len(batch))
         return results
 
+    @fails_the_process
     def generate_until(self, requests: list[Instance]) -> list[str]:
         items, groups = [], []
         for request in requests:
@@ -154,6 +191,7 @@ class PersonaVLM(lmms):
 
         return self._run(requests, items, groups, call, "persona_vlm generate")
 
+    @fails_the_process
     def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
         items, groups = [], []
         for request in requests:

@@ -12,6 +12,8 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from trainers.families import BUILDABLE, DEFAULT  # noqa: E402 - after the offline switches
+
 # The small dataset every stage's tests share: 8 target personas, 16 pretrain personas.
 TEST_DATA = dict(num_personas=8, pretrain_personas=16, image_size=64, variants=3, seed=0)
 
@@ -52,4 +54,41 @@ def trained_vlm_dir(tiny_vlm_dir: Path, dataset_dir: Path,
     assert main(["train", "--model_name_or_path", str(tiny_vlm_dir),
                  "--dataset_name", str(dataset_dir), "--dataset_config", "text2img",
                  "--output_dir", str(out), *TRAIN_TEST]) == 0
+    return out
+
+
+# --- the family matrix: one tiny checkpoint per non-default family, built once ---------------
+
+# LLaVA, the default, is what the rest of the suite runs on.
+MATRIX = [name for name in BUILDABLE if name != DEFAULT]
+# Two target personas: full test splits (a leaderboard row needs them) stay a few dozen rows.
+MATRIX_DATA = dict(num_personas=2, pretrain_personas=2, image_size=64, variants=2, seed=0)
+
+
+@pytest.fixture(scope="session")
+def matrix_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from persona_gen.generate import generate_dataset
+
+    return generate_dataset(tmp_path_factory.mktemp("matrix") / "data", workers=1,
+                            progress=False, **MATRIX_DATA)
+
+
+@pytest.fixture(scope="session", params=MATRIX)
+def family_vlm_dir(request: pytest.FixtureRequest,
+                   tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`persona-bench tiny-vlm --family NAME` for each family of the matrix."""
+    from persona_bench.cli import main
+
+    out = tmp_path_factory.mktemp("families") / request.param
+    assert main(["tiny-vlm", "--family", request.param, "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def unsupported_vlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A VLM checkpoint folder (config only) of an architecture no family covers."""
+    from transformers import AutoConfig
+
+    out = tmp_path_factory.mktemp("models") / "aya"
+    AutoConfig.for_model("aya_vision").save_pretrained(out)
     return out

@@ -17,30 +17,75 @@ from tasks.records import RECORD_KEYS
 from tasks.writer import PACK_ROOT, pack_task_names
 
 LIMIT = 8
-TASKS = {"pbench_text_img2text_target": ("img2text", "test_target"),
-         "pbench_text_text2img_source": ("text2img", "test_source")}
+# trained_vlm_dir was trained on text (text2img): its lm-eval group is pbench_text_text2img.
+TASKS = {"pbench_text_text2img_source": ("text2img", "test_source"),
+         "pbench_text_text2img_seen": ("text2img", "seen")}
+
+
+def lm_eval_cli(model: str, pretrained: Path, tasks: str, data: Path, out: Path,
+                limit: int | None = LIMIT) -> subprocess.CompletedProcess:
+    """The checked-in pack, pointed at the local dataset through $PERSONA_BENCH_DATA."""
+    command = [
+        str(Path(sys.executable).parent / "lm_eval"),
+        "--model", model,
+        "--model_args", f"pretrained={pretrained},dtype=float32",
+        "--apply_chat_template",
+        "--tasks", tasks,
+        "--include_path", str(PACK_ROOT / "lm_eval"),
+        "--device", "cpu", "--batch_size", "8",
+        *(["--limit", str(limit)] if limit else []),
+        "--output_path", str(out), "--log_samples",
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", ENV_VAR: str(data)}
+    return subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
 
 
 @pytest.fixture(scope="module")
-def lm_eval_run(trained_vlm_dir: Path, dataset_dir: Path,
-                tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The checked-in pack, pointed at the local dataset through $PERSONA_BENCH_DATA."""
+def lm_eval_proc(trained_vlm_dir: Path, dataset_dir: Path,
+                 tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`lm_eval --model hf-multimodal --tasks pbench_text_text2img` (the README's command)."""
     out = tmp_path_factory.mktemp("lm_eval")
-    command = [
-        str(Path(sys.executable).parent / "lm_eval"),
-        "--model", "hf-multimodal",
-        "--model_args", f"pretrained={trained_vlm_dir},dtype=float32",
-        "--apply_chat_template",
-        "--tasks", "pbench_text",
-        "--include_path", str(PACK_ROOT / "lm_eval"),
-        "--device", "cpu", "--batch_size", "8", "--limit", str(LIMIT),
-        "--output_path", str(out), "--log_samples",
-    ]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", ENV_VAR: str(dataset_dir)}
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+    proc = lm_eval_cli("hf-multimodal", trained_vlm_dir, "pbench_text_text2img", dataset_dir,
+                       out)
     found = list(out.glob("*/results_*.json"))
     assert proc.returncode == 0 and found, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return found[0].parent
+    return found[0].parent, proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def lm_eval_run(lm_eval_proc: tuple[Path, str]) -> Path:
+    return lm_eval_proc[0]
+
+
+def test_generation_length_comes_from_the_task(lm_eval_proc: tuple[Path, str]) -> None:
+    """No stored max_new_tokens overrides the task's max_gen_toks (and no warning per call)."""
+    assert "Both `max_new_tokens`" not in lm_eval_proc[1]
+
+
+def test_leaderboard_score_labels_the_text_trained_model(lm_eval_run: Path, capsys) -> None:
+    from persona_bench.cli import main
+
+    assert main(["leaderboard", "score", str(lm_eval_run)]) == 0
+    printed = capsys.readouterr().out
+    assert "text2img: trained on text" in printed and "img2text" not in printed
+
+
+def test_hf_backend_on_a_text_only_causal_lm(tiny_vlm_dir: Path, dataset_dir: Path,
+                                             tmp_path: Path) -> None:
+    """`lm_eval --model hf` (the README's text-only command) on a plain Llama."""
+    from transformers import AutoProcessor, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoProcessor.from_pretrained(tiny_vlm_dir).tokenizer
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2,
+                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    LlamaForCausalLM(config).save_pretrained(tmp_path / "lm")
+    tokenizer.save_pretrained(tmp_path / "lm")
+    proc = lm_eval_cli("hf", tmp_path / "lm", "pbench_text_text2img_source", dataset_dir,
+                       tmp_path / "out", limit=4)
+    found = list((tmp_path / "out").glob("*/samples_pbench_text_text2img_source_*.jsonl"))
+    assert proc.returncode == 0 and found, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert len(found[0].read_text().splitlines()) == 4
 
 
 def test_text_tasks_report_both_metrics_and_records(lm_eval_run: Path) -> None:
@@ -75,5 +120,5 @@ def test_names_do_not_collide_with_lm_eval_builtins() -> None:
     from lm_eval.tasks import TaskManager
 
     ours = pack_task_names("lm_eval") | pack_task_names("lmms")
-    assert {"pbench_text", "pbench_text_text2img_seen"} <= ours
+    assert {"pbench_text_img2text", "pbench_text_text2img", "pbench_text_text2img_seen"} <= ours
     assert not ours & set(TaskManager().all_tasks)

@@ -65,6 +65,43 @@ def test_python_dash_m_form_runs_the_same_task(tiny_vlm_dir: Path, dataset_dir: 
         s["exact"]["id"] for s in _samples(lmms_run, "persona_img2text_source")[:2]]
 
 
+def lmms_eval_cli(model: str, model_args: str, tasks: str, include: Path, out: Path,
+                  limit: int = LIMIT, batch_size: int = 8) -> subprocess.CompletedProcess:
+    """The `lmms-eval` command line as the README writes it."""
+    command = [
+        str(Path(sys.executable).parent / "lmms-eval"),
+        "--model", model, "--model_args", model_args, "--tasks", tasks,
+        "--include_path", str(include), "--batch_size", str(batch_size), "--limit", str(limit),
+        "--output_path", str(out), "--log_samples",
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+
+
+def test_llava_hf_backend_with_the_readme_arguments(tiny_vlm_dir: Path, dataset_dir: Path,
+                                                    tmp_path: Path) -> None:
+    """lmms-eval's own `llava_hf` on the image half (it needs decord, device_map on CPU, and
+    batch size 1; it cannot answer text-only prompts)."""
+    include = write_task_pack(str(dataset_dir), tmp_path / "t", packs=("lmms",))["lmms"]
+    proc = lmms_eval_cli("llava_hf", f"pretrained={tiny_vlm_dir},device=cpu,device_map=cpu,"
+                         "dtype=float32", "persona_img2text_source", include, tmp_path / "logs",
+                         limit=4, batch_size=1)
+    found = list((tmp_path / "logs").glob("*/*_samples_persona_img2text_source.jsonl"))
+    assert proc.returncode == 0 and found, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert len(found[0].read_text().splitlines()) == 4
+
+
+def test_a_failing_persona_vlm_backend_fails_the_command(unsupported_vlm_dir: Path,
+                                                         dataset_dir: Path,
+                                                         tmp_path: Path) -> None:
+    """lmms-eval logs a backend's exception and exits 0; with persona_vlm it exits 1."""
+    include = write_task_pack(str(dataset_dir), tmp_path / "t", packs=("lmms",))["lmms"]
+    proc = lmms_eval_cli("persona_vlm", f"pretrained={unsupported_vlm_dir}",
+                         "persona_img2text_source", include, tmp_path / "logs", limit=2)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "unsupported architecture 'aya_vision'" in proc.stdout + proc.stderr
+
+
 def _samples(folder: Path, task: str) -> list[dict]:
     (path,) = folder.glob(f"*_samples_{task}.jsonl")
     return [json.loads(line) for line in path.read_text().splitlines()]

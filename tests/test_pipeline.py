@@ -80,6 +80,15 @@ def test_unknown_direction_is_a_user_error(capsys):
     assert "unknown direction 'sideways'" in capsys.readouterr().err
 
 
+def test_eval_exits_non_zero_when_the_backend_fails(unsupported_vlm_dir, dataset_dir, tmp_path,
+                                                   capsys):
+    """The persona_vlm backend fails inside lmms-eval: `persona-bench eval` says so, exit 2."""
+    assert main(["eval", "--model", str(unsupported_vlm_dir), "--data", str(dataset_dir),
+                 "--direction", "img2text", "--out", str(tmp_path / "e"), "--limit", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unsupported architecture 'aya_vision'" in err[0]
+
+
 def test_demo_runs_every_step_on_a_tiny_setting(tmp_path, capsys):
     out = tmp_path / "demo"
     argv = ["demo", "--out", str(out), "--num-personas", "2", "--pretrain-personas", "2",

@@ -10,7 +10,8 @@ def test_card_declares_every_config_and_split(dataset_dir):
     declared = {c["config_name"]: [f["split"] for f in c["data_files"]] for c in front["configs"]}
     assert declared == {"img2text": ["train", "test_source", "test_target", "seen"],
                         "text2img": ["train", "test_source", "test_target", "seen"],
-                        "pretrain": ["train"], "personas": ["train"]}
+                        "pretrain": ["train"], "personas": ["train"],
+                        "img2text_sft": ["train"], "text2img_sft": ["train"]}
     for files in front["configs"]:
         for entry in files["data_files"]:
             assert all((dataset_dir / rel).is_file() for rel in entry["path"])

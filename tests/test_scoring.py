@@ -183,3 +183,22 @@ def test_score_table_never_prints_raw_control_characters(tmp_path):
     out = write_run(tmp_path, model="org/\x1b[2Jevil\u202e")
     text = format_table(score_results(out))
     assert "\x1b" not in text and "\u202e" not in text and "\\x1b[2Jevil\\u202e" in text
+
+
+def test_the_model_record_decides_the_direction(tmp_path):
+    """Text questions are in both directions' task lists (img2text target = text2img source):
+    a model whose persona_train.json says it was trained on text is scored as text2img."""
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "persona_train.json").write_text(json.dumps({"source_modality": "text"}))
+    both = write_run(tmp_path / "both", model=str(model), directions=("img2text", "text2img"))
+    score = score_results(both)
+    assert set(score.directions) == {"text2img"}
+    assert any("img2text: not scored" in w for w in score.warnings)
+    assert "text2img: trained on text" in format_table(score)
+    asked = score_results(both, direction="img2text")  # asked for explicitly: kept, with a note
+    assert set(asked.directions) == {"img2text"}
+    assert any("trained on text" in w for w in asked.warnings)
+    only = write_run(tmp_path / "only", model=str(model), directions=("img2text",))
+    with pytest.raises(UserError, match="trained on text .* pbench_text_text2img"):
+        score_results(only)

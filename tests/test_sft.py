@@ -87,9 +87,9 @@ def test_lora_checkpoint(tiny_vlm_dir, dataset_dir, tmp_path, merge):
     base = AutoModelForImageTextToText.from_pretrained(tiny_vlm_dir).state_dict()
     tuned = AutoModelForImageTextToText.from_pretrained(out)
     if merge:
-        tuned = tuned.state_dict()
-        changed = {n for n in base if not torch.equal(base[n], tuned[n])}
-        assert {parts.part_of(n) for n in changed} == {"language_model", "projector"}
+        weights = tuned.state_dict()
+        changed = {n for n in base if not torch.equal(base[n], weights[n])}
+        assert {parts.part_of(tuned, n) for n in changed} == {"language_model", "projector"}
         assert any("q_proj" in n for n in changed) and not any("embed" in n for n in changed)
     else:
         assert any("lora_A" in n for n, _ in tuned.named_parameters())
@@ -159,7 +159,7 @@ def test_parts_of_hub_architectures(model_type):
         model = AutoModelForImageTextToText.from_config(AutoConfig.for_model(model_type))
     assert all(c["total"] for c in parameter_counts(model).values())
     targets = parts.matching_modules(model, parts.default_lora_targets(model))
-    assert targets and {parts.part_of(t) for t in targets} == {"language_model"}
+    assert targets and {parts.part_of(model, t) for t in targets} == {"language_model"}
     assert {t.rsplit(".", 1)[-1] for t in targets} >= {"q_proj", "v_proj", "down_proj"}
     assert parts.part_roots(model, "projector") and parts.part_roots(model, "vision_tower")
 
@@ -323,3 +323,26 @@ def test_overwrite_replaces_the_old_run_only_on_success(tiny_vlm_dir, dataset_di
     record = json.loads((out / "persona_train.json").read_text())
     assert record["output_dir"] == str(out) and record["global_step"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m1"]
+
+
+def test_trl_sft_cli_on_the_sft_config_trains_the_answer_only(tiny_vlm_dir, dataset_dir,
+                                                              tmp_path):
+    """`trl sft --dataset_config img2text_sft`: TRL's own CLI gets our prompt/completion rows
+    (so TRL's default completion-only loss is the benchmark's answer-only loss) and runs."""
+    ours = as_prompt_completion(load_rows(str(dataset_dir), "img2text", "train"))
+    from datasets import load_dataset
+
+    theirs = load_dataset(str(dataset_dir), "img2text_sft", split="train")
+    assert len(theirs) == len(ours)
+    for mine, row in zip(ours.select(range(4)), theirs.select(range(4)), strict=True):
+        assert (row["prompt"], row["completion"]) == (mine["prompt"], mine["completion"])
+        assert [im.tobytes() for im in row["images"]] == [im.tobytes() for im in mine["images"]]
+    command = [str(Path(sys.executable).parent / "trl"), "sft",
+               "--model_name_or_path", str(tiny_vlm_dir), "--dataset_name", str(dataset_dir),
+               "--dataset_config", "img2text_sft", "--output_dir", str(tmp_path / "trl"),
+               "--max_steps", "2", "--per_device_train_batch_size", "4", "--use_cpu",
+               "--bf16", "false", "--gradient_checkpointing", "false", "--report_to", "none",
+               "--save_strategy", "no", "--disable_tqdm", "true"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (tmp_path / "trl" / "model.safetensors").is_file()

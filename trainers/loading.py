@@ -17,6 +17,7 @@ from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_
 
 from persona_bench.errors import UserError
 from persona_gen.publish import check_parquet, load_options
+from trainers.families import family_of
 from trainers.prompting import to_prompt_completion
 
 
@@ -44,6 +45,7 @@ def load_vlm(name: str, revision: str = "main", trust_remote_code: bool = False,
             f"{name!r} is a {config.model_type!r} model, not a vision-language model "
             "(AutoModelForImageTextToText cannot load it); pass a VLM such as a LLaVA, "
             "Qwen2-VL, SmolVLM or Gemma 3 checkpoint, or `persona-bench tiny-vlm --out DIR`")
+    family_of(config)  # an architecture no family covers: one line naming the supported ones
     try:
         processor = AutoProcessor.from_pretrained(name, **hub)
         model = AutoModelForImageTextToText.from_pretrained(name, **hub, **model_kwargs)

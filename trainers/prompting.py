@@ -13,12 +13,13 @@ from typing import Any
 from transformers import BatchFeature, ProcessorMixin
 from trl.data_utils import prepare_multimodal_messages
 
+from persona_gen.rows import prompt_completion
+
 
 def to_prompt_completion(messages: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
-    """Split ``[..., user, assistant]`` into TRL's conversational prompt and completion."""
-    if not messages or messages[-1]["role"] != "assistant":
-        raise ValueError("each row's `messages` must end with the assistant's answer")
-    return {"prompt": messages[:-1], "completion": messages[-1:]}
+    """Split ``[..., user, assistant]`` into TRL's conversational prompt and completion
+    (the same split as the dataset's `<direction>_sft` configs)."""
+    return prompt_completion(messages)
 
 
 def build_prompt(processor: ProcessorMixin, question: str | list[dict[str, Any]],

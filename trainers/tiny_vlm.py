@@ -1,6 +1,7 @@
-"""The embedded tiny reference VLM: a randomly initialised LLaVA, built offline.
+"""The embedded tiny reference VLM: a randomly initialised VLM of a supported family, built offline.
 
-`persona-bench tiny-vlm --out DIR [--size xs|s|m] [--vision siglip|clip] [--text llama|qwen2]`
+`persona-bench tiny-vlm --out DIR [--family NAME] [--size xs|s|m|l]` (LLaVA, the default, also
+takes `[--vision siglip|clip] [--text llama|qwen2]`)
 writes a standard checkpoint (model, byte-level BPE tokenizer trained on the persona corpus,
 image processor, processor, chat template) that `AutoModelForImageTextToText` and
 `AutoProcessor` load. `--pretrain --data DATA_DIR` then gives it "eyes": an alignment stage
@@ -15,61 +16,31 @@ import json
 import shlex
 import shutil
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
-    CLIPImageProcessor,
-    CLIPVisionConfig,
+    AutoModelForImageTextToText,
     GenerationConfig,
-    LlamaConfig,
     LlavaConfig,
-    LlavaForConditionalGeneration,
-    LlavaProcessor,
+    PreTrainedModel,
     PreTrainedTokenizerFast,
-    Qwen2Config,
-    SiglipImageProcessor,
-    SiglipVisionConfig,
+    ProcessorMixin,
 )
 
 from persona_bench.atomic import atomic_dir, write_text_atomic
 from persona_bench.checks import positive_int
 from persona_bench.errors import UserError
+from trainers.families import BUILDABLE, DEFAULT, FAMILIES, Family, TinySize, Tokens
+from trainers.families.base import BOS_TURN, EOS_TURN, PAD
+from trainers.families.llava import IMAGE, TEXT, VISION
 
-PAD, BOS_TURN, EOS_TURN, IMAGE = "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>"
+__all__ = ["BOS_TURN", "CHAT_TEMPLATE", "EOS_TURN", "IMAGE", "PAD", "SIZES", "TEXT", "VISION",
+           "TinySize", "build", "main"]
 
-# ChatML. String content or TRL's structured parts ({"type": "image"} / {"type": "text"}).
-# The assistant turn and its end-of-turn token sit inside {% generation %} so that TRL's
-# assistant-only loss works too (the SFT script uses prompt-completion loss by default).
-CHAT_TEMPLATE = (
-    "{% macro render(content) %}{% if content is string %}{{ content }}{% else %}"
-    "{% for part in content %}{% if part['type'] == 'image' %}" + IMAGE + "\n"
-    "{% elif part['type'] == 'text' %}{{ part['text'] }}{% endif %}{% endfor %}"
-    "{% endif %}{% endmacro %}"
-    "{% for message in messages %}"
-    "{{ '" + BOS_TURN + "' + message['role'] + '\n' }}"
-    "{% if message['role'] == 'assistant' %}"
-    "{% generation %}{{ render(message['content']) }}" + EOS_TURN + "{% endgeneration %}"
-    "{% else %}{{ render(message['content']) }}" + EOS_TURN + "{% endif %}{{ '\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}" + BOS_TURN + "assistant\n{% endif %}"
-)
-
-
-@dataclass(frozen=True)
-class TinySize:
-    """Shape of one size preset (parameter counts are for the default SigLIP + Llama)."""
-
-    image_size: int
-    patch_size: int
-    vision_width: int
-    vision_layers: int
-    text_width: int
-    text_layers: int
-    vocab_size: int  # upper bound: the BPE stops earlier when the corpus is small
-
+CHAT_TEMPLATE = FAMILIES[DEFAULT].chat_template()
 
 SIZES: dict[str, TinySize] = {
     "xs": TinySize(64, 8, 128, 2, 256, 4, 2048),  # ~5M
@@ -77,8 +48,6 @@ SIZES: dict[str, TinySize] = {
     "m": TinySize(128, 16, 384, 6, 768, 12, 8192),  # ~110M
     "l": TinySize(224, 16, 768, 12, 1024, 28, 8192),  # ~0.5B: a GPU-sized from-config model
 }
-VISION = {"siglip": SiglipVisionConfig, "clip": CLIPVisionConfig}
-TEXT = {"llama": LlamaConfig, "qwen2": Qwen2Config}
 
 
 def corpus() -> list[str]:
@@ -96,14 +65,16 @@ def corpus() -> list[str]:
     return list(corpus_texts())
 
 
-def train_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
-    """Byte-level BPE (any text encodes) with ChatML turn tokens and an image token."""
+def train_tokenizer(texts: list[str], vocab_size: int,
+                    tokens: Tokens = FAMILIES[DEFAULT].tokens,
+                    chat_template: str = CHAT_TEMPLATE) -> PreTrainedTokenizerFast:
+    """Byte-level BPE (any text encodes) with ChatML turn tokens and the family's tokens."""
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
-        special_tokens=[PAD, BOS_TURN, EOS_TURN, IMAGE],
+        special_tokens=[PAD, BOS_TURN, EOS_TURN, *tokens.specials],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -112,84 +83,53 @@ def train_tokenizer(texts: list[str], vocab_size: int) -> PreTrainedTokenizerFas
         tokenizer_object=bpe,
         eos_token=EOS_TURN,
         pad_token=PAD,
-        extra_special_tokens={"image_token": IMAGE},
+        extra_special_tokens=dict(tokens.named),
         model_max_length=1024,
     )
-    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.chat_template = chat_template
     return tokenizer
 
 
 def build_config(size: TinySize, vocab_size: int, tokenizer: PreTrainedTokenizerFast,
                  vision: str = "siglip", text: str = "llama") -> LlavaConfig:
-    heads = max(2, size.text_width // 64)
-    vision_config = VISION[vision](
-        image_size=size.image_size,
-        patch_size=size.patch_size,
-        hidden_size=size.vision_width,
-        intermediate_size=4 * size.vision_width,
-        num_hidden_layers=size.vision_layers,
-        num_attention_heads=max(2, size.vision_width // 64),
-    )
-    text_config = TEXT[text](
-        vocab_size=vocab_size,
-        hidden_size=size.text_width,
-        intermediate_size=size.text_width * 8 // 3 // 32 * 32,
-        num_hidden_layers=size.text_layers,
-        num_attention_heads=heads,
-        num_key_value_heads=heads,
-        max_position_embeddings=1024,
-        tie_word_embeddings=False,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=None,
-    )
-    return LlavaConfig(
-        vision_config=vision_config,
-        text_config=text_config,
-        image_token_id=tokenizer.convert_tokens_to_ids(IMAGE),
-        # SigLIP has no CLS token: keep every patch; CLIP: drop the CLS token ("default").
-        vision_feature_select_strategy="full" if vision == "siglip" else "default",
-        vision_feature_layer=-1,
-        tie_word_embeddings=False,
-    )
+    """The LLaVA config (kept for callers of the single-family API)."""
+    return FAMILIES[DEFAULT].build_config(size, tokenizer, vision=vision, text=text)
 
 
-def build_processor(tokenizer: PreTrainedTokenizerFast, size: TinySize,
-                    vision: str) -> LlavaProcessor:
-    square = {"height": size.image_size, "width": size.image_size}
-    if vision == "siglip":
-        image_processor = SiglipImageProcessor(size=square)
-    else:
-        image_processor = CLIPImageProcessor(size={"shortest_edge": size.image_size},
-                                             crop_size=square)
-    return LlavaProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        patch_size=size.patch_size,
-        vision_feature_select_strategy="full" if vision == "siglip" else "default",
-        num_additional_image_tokens=0 if vision == "siglip" else 1,
-        chat_template=CHAT_TEMPLATE,
-    )
+def family_options(family: Family, vision: str | None, text: str | None) -> dict[str, str]:
+    """`--vision` / `--text` for the families that have such choices (LLaVA), else refused."""
+    given = {k: v for k, v in (("vision", vision), ("text", text)) if v is not None}
+    unknown = sorted(set(given) - set(family.options))
+    if unknown:
+        raise UserError(f"--{unknown[0]} applies to --family llava only; the {family.name} "
+                        "family has fixed parts")
+    for key, value in given.items():
+        if value not in family.options[key]:
+            raise UserError(f"--{key} {value!r}: choose one of {', '.join(family.options[key])}")
+    return {key: given.get(key, values[0]) for key, values in family.options.items()}
 
 
-def build(size: str = "xs", vision: str = "siglip", text: str = "llama", seed: int = 0
-          ) -> tuple[LlavaForConditionalGeneration, LlavaProcessor]:
-    """A randomly initialised tiny LLaVA and its processor (deterministic for `seed`)."""
-    preset = SIZES[size]
-    tokenizer = train_tokenizer(corpus(), preset.vocab_size)
-    config = build_config(preset, len(tokenizer), tokenizer, vision, text)
+def build(size: str = "xs", vision: str | None = None, text: str | None = None, seed: int = 0,
+          family: str = DEFAULT) -> tuple[PreTrainedModel, ProcessorMixin]:
+    """A randomly initialised tiny VLM of `family` and its processor (deterministic for `seed`)."""
+    preset, fam = SIZES[size], FAMILIES[family]
+    options = family_options(fam, vision, text)
+    tokenizer = train_tokenizer(corpus(), preset.vocab_size, fam.tokens, fam.chat_template())
+    config = fam.build_config(preset, tokenizer, **options)
+    processor = fam.build_processor(tokenizer, preset, **options)
     torch.manual_seed(seed)
-    model = LlavaForConditionalGeneration(config)
+    model = AutoModelForImageTextToText._model_mapping[type(config)](config)
+    # No max_new_tokens here: every caller passes its own, and a stored one overrides the
+    # `max_length` that lm-eval passes (its max_gen_toks ignored, a warning per request).
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         do_sample=False,
-        max_new_tokens=32,
     )
-    return model, build_processor(tokenizer, preset, vision)
+    return model, processor
 
 
-def save(model: LlavaForConditionalGeneration, processor: LlavaProcessor, out: Path,
+def save(model: PreTrainedModel, processor: ProcessorMixin, out: Path,
          spec: dict, overwrite: bool) -> None:
     """Write the checkpoint whole (or not at all), with a `persona_train.json` build record."""
     try:
@@ -207,8 +147,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
     parser.add_argument("--size", choices=SIZES, default="xs",
                         help="xs ~5M, s ~30M, m ~110M, l ~0.5B parameters (l: GPU only)")
-    parser.add_argument("--vision", choices=VISION, default="siglip", help="vision tower family")
-    parser.add_argument("--text", choices=TEXT, default="llama", help="language model family")
+    parser.add_argument("--family", choices=BUILDABLE, default=DEFAULT,
+                        help="architecture (see the README's table of supported families)")
+    parser.add_argument("--vision", choices=VISION, default=None,
+                        help="vision tower of --family llava (default siglip)")
+    parser.add_argument("--text", choices=TEXT, default=None,
+                        help="language model of --family llava (default llama)")
     parser.add_argument("--seed", type=int, default=0, help="weight-initialisation seed")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument("--pretrain", action="store_true",
@@ -246,12 +190,16 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError("--pretrain needs --data DATA_DIR (a dataset with a `pretrain` config)")
     if args.out.exists() and not args.overwrite:
         raise UserError(f"{args.out} already exists; pass --overwrite to replace it")
-    model, processor = build(args.size, args.vision, args.text, args.seed)
+    family = FAMILIES[args.family]
+    options = family_options(family, args.vision, args.text)
+    model, processor = build(args.size, args.vision, args.text, args.seed, args.family)
     spec = {
         "stage": "init",
         "builder": "persona-bench tiny-vlm",
-        "architecture": "llava",
-        **{k: getattr(args, k) for k in ("size", "vision", "text", "seed")},
+        "architecture": family.name,
+        "size": args.size,
+        **options,
+        "seed": args.seed,
         "preset": asdict(SIZES[args.size]),
         "vocab_size": len(processor.tokenizer),
         "num_parameters": sum(p.numel() for p in model.parameters()),
