@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import importlib.metadata
 import json
 import shlex
 import sys
@@ -196,6 +197,9 @@ def write_manifest(
         },
         "train_record": "model/persona_train.json",
         "harness": "lmms-eval",
+        # lmms-eval's results carry the git commit of the working directory as its
+        # "version" (this project's commit, not lmms-eval's): record the installed release.
+        "harness_version": importlib.metadata.version("lmms-eval"),
         "results_dir": str(results.relative_to(direction_dir)),
         "base_results_dir": str(base_results.resolve()) if base_results else None,
         "dataset": {"id": str(data), "content_hash": read_metadata(data)["content_hash"]},
@@ -376,9 +380,10 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
 
 
 def demo_main(argv: list[str]) -> int:
-    import torch
+    args = demo_parser().parse_args(argv)
+    import torch  # after parsing: `--help` must not pay for it
 
-    steps, site = demo(demo_parser().parse_args(argv))
+    steps, site = demo(args)
     where = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     print(f"\nwall time per step ({where}):")
     print(steps.table())
