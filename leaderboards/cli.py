@@ -7,7 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from leaderboards.columns import COLUMN_KEYS, COLUMNS, DEFAULT_SORT, sort_rows, text_table
+from leaderboards.columns import (
+    COLUMN_KEYS,
+    COLUMNS,
+    DEFAULT_SORT,
+    MAIN_COLUMNS,
+    sort_rows,
+    text_table,
+)
 from leaderboards.schema import DIRECTIONS, HARNESSES, METRICS
 from leaderboards.store import DEFAULT_BOARD, Board
 from persona_bench.atomic import write_text_atomic
@@ -50,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--reverse", action="store_true", help="flip the sort order")
     show.add_argument("--direction", choices=DIRECTIONS, help="only rows of this direction")
     show.add_argument("--json", action="store_true", help="print the rows as JSON lines")
+    show.add_argument("--all", action="store_true",
+                      help="every column (seen, likelihood, base-model gains, counts, ...)")
     board_arg(show)
 
     render = sub.add_parser("render", help="write Markdown, HTML and PNG plots")
@@ -117,8 +126,9 @@ def _show(args: argparse.Namespace) -> int:
     meta = board.meta()
     print(f"dataset {meta['dataset']['id']} ({meta['dataset']['content_hash'][:19]}), metric "
           f"{meta['metric']} match, 95% CI over personas; ↑ higher is better, ↓ lower is better")
-    print(text_table([c.header + c.arrow for c in COLUMNS],
-                     [[c.text(r) for c in COLUMNS] for r in rows]))
+    columns = COLUMNS if args.all else MAIN_COLUMNS
+    print(text_table([c.header + c.arrow for c in columns],
+                     [[c.text(r) for c in columns] for r in rows]))
     return 0
 
 
