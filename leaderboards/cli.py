@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leaderboards.columns import (
     COLUMN_KEYS,
@@ -16,18 +17,21 @@ from leaderboards.columns import (
     text_table,
 )
 from leaderboards.schema import DIRECTIONS, HARNESSES, METRICS
-from leaderboards.store import DEFAULT_BOARD, Board
+from persona_bench.argparsing import ArgumentParser
 from persona_bench.atomic import write_text_atomic
+
+if TYPE_CHECKING:
+    from leaderboards.store import Board
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench leaderboard",
         description="Score evaluation logs and keep the transfer-gap leaderboard.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def board_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--board", type=Path, default=DEFAULT_BOARD,
+        p.add_argument("--board", type=Path, default=None,
                        help="board folder (default: leaderboards/board/ in the repository)")
 
     score = sub.add_parser("score", help="score a results folder (no board involved)")
@@ -76,6 +80,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _board(args: argparse.Namespace) -> Board:
+    """The board named by --board (store is imported here: it pulls in numpy, and
+    `--help` must not pay for it)."""
+    from leaderboards.store import DEFAULT_BOARD, Board
+
+    args.board = args.board or DEFAULT_BOARD
+    return Board(args.board)
+
+
 def _score(args: argparse.Namespace) -> int:
     from leaderboards.scoring import format_table, score_results
 
@@ -99,7 +112,7 @@ def _add(args: argparse.Namespace) -> int:
 
         _, chance = check_dataset(args.dataset, [sub.run, *([sub.base] if sub.base else [])])
         source = "dataset"
-    status, row = Board(args.board).add(sub, args.name, args.replace, chance, source)
+    status, row = _board(args).add(sub, args.name, args.replace, chance, source)
     verb = {"added": "added", "replaced": "replaced", "unchanged": "already on the board:"}
     print(f"{verb[status]} row {row['row_id']} ({row['name']}, {row['direction']}, "
           f"{row['training']['recipe']}) in {args.board}")
@@ -114,7 +127,7 @@ def _rows(board: Board, sort: str, reverse: bool = False, direction: str | None 
 
 
 def _show(args: argparse.Namespace) -> int:
-    board = Board(args.board)
+    board = _board(args)
     rows = _rows(board, args.sort, args.reverse, args.direction)
     if args.json:
         for row in rows:
@@ -137,7 +150,7 @@ def _render(args: argparse.Namespace) -> int:
     from leaderboards.render_html import render_html
     from leaderboards.render_markdown import render_markdown
 
-    board = Board(args.board)
+    board = _board(args)
     rows, meta = _rows(board, args.sort), board.meta()
     args.out.mkdir(parents=True, exist_ok=True)
     plots = write_plots(rows, args.out)
@@ -148,7 +161,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    board = Board(args.board)
+    board = _board(args)
     problems = board.verify()
     for problem in problems:
         print(f"FAIL {problem}", file=sys.stderr)
@@ -159,7 +172,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     from leaderboards.hub import push_board
 
-    url = push_board(Board(args.board), args.repo_id, args.private)
+    url = push_board(_board(args), args.repo_id, args.private)
     print(f"pushed {args.board} to {url}")
     return 0
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from persona_bench.argparsing import ArgumentParser
 from persona_bench.atomic import write_text_atomic
 from persona_bench.errors import UserError
 
@@ -110,7 +111,7 @@ def _eval_args(parser: argparse.ArgumentParser) -> None:
 
 
 def eval_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench eval",
         description="Evaluate source/target recall with lmms-eval and print the score table.",
     )
@@ -133,7 +134,7 @@ def eval_main(argv: list[str]) -> int:
 
 
 def _run_parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=prog,
         description="Train on the source modality -> evaluate both -> score -> "
         "leaderboard -> render. Extra arguments after `--` go to trainers/sft.py.",
@@ -316,7 +317,7 @@ DEMO = {
 
 
 def demo_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench demo",
         description="The whole pipeline on the embedded default (tiny VLM, small dataset), "
         "offline on a CPU: gen -> tiny-vlm --pretrain -> run both directions -> leaderboard.",
@@ -363,7 +364,7 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
 
     def build() -> None:
         argv = ["--out", str(base), "--size", args.size, "--pretrain", "--data", str(data),
-                "--seed", str(args.seed), "--pretrain_steps", str(args.pretrain_steps),
+                "--seed", str(args.seed), "--pretrain-steps", str(args.pretrain_steps),
                 "--overwrite"]
         if tiny_vlm(argv):
             raise UserError("building the tiny VLM failed; see the log above")

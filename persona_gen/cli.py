@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from pathlib import Path
 
+from persona_bench.argparsing import ArgumentParser
 from persona_bench.errors import UserError
 from persona_gen.renderers import RENDERERS
 from persona_gen.schema import CONFIG_SPLITS
 
 
 def gen_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench gen",
         description="Generate the persona dataset as a Hub-style folder (Parquet + card).")
     parser.add_argument("--out", required=True, help="output folder (must be new or empty)")
@@ -50,7 +50,7 @@ def gen_main(argv: list[str]) -> int:
 
 
 def push_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench push", description="Upload a generated dataset folder to the Hub.")
     parser.add_argument("data", help="folder written by `persona-bench gen`")
     parser.add_argument("--repo-id", required=True, help="ORG/NAME on the Hub")
@@ -79,7 +79,7 @@ def push_main(argv: list[str]) -> int:
 
 
 def inspect_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench inspect",
         description="Print a summary of a dataset and write a contact sheet of portraits.")
     parser.add_argument("data", help="dataset folder or Hub id")

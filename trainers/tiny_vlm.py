@@ -201,24 +201,9 @@ def save(model: LlavaForConditionalGeneration, processor: LlavaProcessor, out: P
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="persona-bench tiny-vlm",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
-    parser.add_argument("--size", choices=SIZES, default="xs",
-                        help="xs ~5M, s ~30M, m ~110M, l ~0.5B parameters (l: GPU only)")
-    parser.add_argument("--vision", choices=VISION, default="siglip", help="vision tower family")
-    parser.add_argument("--text", choices=TEXT, default="llama", help="language model family")
-    parser.add_argument("--seed", type=int, default=0, help="weight-initialisation seed")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    parser.add_argument("--pretrain", action="store_true",
-                        help="align vision and text on the dataset's disjoint `pretrain` pool")
-    parser.add_argument("--data", help="dataset folder or Hub id (needed with --pretrain)")
-    parser.add_argument("--pretrain_steps", type=int, default=None,
-                        help="optimizer steps of the alignment stage "
-                        "(default: 600 on CPU, 3000 on GPU)")
-    parser.add_argument("--pretrain_args", default="",
-                        help="extra trainers/sft.py arguments for the alignment stage, one string")
-    return parser.parse_args(argv)
+    from trainers.cli import tiny_vlm_parser  # light: `--help` answers without torch
+
+    return tiny_vlm_parser().parse_args(argv)
 
 
 def pretrain_argv(args: argparse.Namespace, init_dir: Path) -> list[str]:
