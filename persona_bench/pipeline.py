@@ -212,6 +212,18 @@ def write_manifest(
     return path
 
 
+def card_results(model_dir: Path, board: Path, direction: str) -> None:
+    """Write the board row of `model_dir` into its model card as `model-index` metadata."""
+    from leaderboards.store import Board
+    from trainers.record import write_model_index
+
+    revision = weights_hash(model_dir)
+    rows = [r for r in Board(board).rows()
+            if r["model"]["revision"] == revision and r["direction"] == direction]
+    if rows:
+        write_model_index(model_dir, rows[-1])
+
+
 def run_direction(
     args: argparse.Namespace, direction: str, train_extra: list[str], board: Path, steps: Steps
 ) -> None:
@@ -264,6 +276,7 @@ def run_direction(
     def add() -> None:
         write_manifest(ddir, direction, args.data, commands, base, args.name)
         leaderboard(["add", str(ddir), "--board", str(board), "--dataset", str(args.data)])
+        card_results(model_dir, board, direction)
 
     steps(f"{direction}: score and add to leaderboard", False, add)
 
