@@ -100,7 +100,7 @@ th[data-order=asc]::after { content: " ▲"; } th[data-order=desc]::after { cont
 td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
 td .ci { display: block; color: #666; font-size: 0.75rem; }
 td.at-chance { color: #999; }
-td.name { max-width: 16rem; overflow-wrap: anywhere; }
+td.name { min-width: 9rem; max-width: 16rem; overflow-wrap: anywhere; }
 table.compact .more { display: none; }
 div.wide { overflow-x: auto; }
 img { max-width: 100%; margin: 0.5rem 0; }
