@@ -6,22 +6,33 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from leaderboards.columns import COLUMN_KEYS, COLUMNS, DEFAULT_SORT, sort_rows, text_table
+from leaderboards.columns import (
+    COLUMN_KEYS,
+    COLUMNS,
+    DEFAULT_SORT,
+    MAIN_COLUMNS,
+    sort_rows,
+    text_table,
+)
 from leaderboards.schema import DIRECTIONS, HARNESSES, METRICS
-from leaderboards.store import DEFAULT_BOARD, Board
+from persona_bench.argparsing import ArgumentParser
 from persona_bench.atomic import write_text_atomic
 from persona_bench.checks import positive_int
 
+if TYPE_CHECKING:
+    from leaderboards.store import Board
+
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench leaderboard",
         description="Score evaluation logs and keep the transfer-gap leaderboard.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def board_arg(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--board", type=Path, default=DEFAULT_BOARD,
+        p.add_argument("--board", type=Path, default=None,
                        help="board folder (default: leaderboards/board/ in the repository)")
 
     score = sub.add_parser("score", help="score a results folder (no board involved)")
@@ -52,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--reverse", action="store_true", help="flip the sort order")
     show.add_argument("--direction", choices=DIRECTIONS, help="only rows of this direction")
     show.add_argument("--json", action="store_true", help="print the rows as JSON lines")
+    show.add_argument("--all", action="store_true",
+                      help="every column (seen, likelihood, base-model gains, counts, ...)")
     board_arg(show)
 
     render = sub.add_parser("render", help="write Markdown, HTML and PNG plots")
@@ -67,6 +80,15 @@ def _parser() -> argparse.ArgumentParser:
     push.add_argument("--private", action="store_true")
     board_arg(push)
     return parser
+
+
+def _board(args: argparse.Namespace) -> Board:
+    """The board named by --board (store is imported here: it pulls in numpy, and
+    `--help` must not pay for it)."""
+    from leaderboards.store import DEFAULT_BOARD, Board
+
+    args.board = args.board or DEFAULT_BOARD
+    return Board(args.board)
 
 
 def _score(args: argparse.Namespace) -> int:
@@ -92,7 +114,7 @@ def _add(args: argparse.Namespace) -> int:
 
         _, chance = check_dataset(args.dataset, [sub.run, *([sub.base] if sub.base else [])])
         source = "dataset"
-    status, row = Board(args.board).add(sub, args.name, args.replace, chance, source)
+    status, row = _board(args).add(sub, args.name, args.replace, chance, source)
     verb = {"added": "added", "replaced": "replaced", "unchanged": "already on the board:"}
     print(f"{verb[status]} row {row['row_id']} ({row['name']}, {row['direction']}, "
           f"{row['training']['recipe']}) in {args.board}")
@@ -107,7 +129,7 @@ def _rows(board: Board, sort: str, reverse: bool = False, direction: str | None 
 
 
 def _show(args: argparse.Namespace) -> int:
-    board = Board(args.board)
+    board = _board(args)
     rows = _rows(board, args.sort, args.reverse, args.direction)
     if args.json:
         for row in rows:
@@ -119,8 +141,9 @@ def _show(args: argparse.Namespace) -> int:
     meta = board.meta()
     print(f"dataset {meta['dataset']['id']} ({meta['dataset']['content_hash'][:19]}), metric "
           f"{meta['metric']} match, 95% CI over personas; ↑ higher is better, ↓ lower is better")
-    print(text_table([c.header + c.arrow for c in COLUMNS],
-                     [[c.text(r) for c in COLUMNS] for r in rows]))
+    columns = COLUMNS if args.all else MAIN_COLUMNS
+    print(text_table([c.header + c.arrow for c in columns],
+                     [[c.text(r) for c in columns] for r in rows]))
     return 0
 
 
@@ -129,7 +152,7 @@ def _render(args: argparse.Namespace) -> int:
     from leaderboards.render_html import render_html
     from leaderboards.render_markdown import render_markdown
 
-    board = Board(args.board)
+    board = _board(args)
     rows, meta = _rows(board, args.sort), board.meta()
     args.out.mkdir(parents=True, exist_ok=True)
     plots = write_plots(rows, args.out)
@@ -140,7 +163,7 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    board = Board(args.board)
+    board = _board(args)
     problems = board.verify()
     for problem in problems:
         print(f"FAIL {problem}", file=sys.stderr)
@@ -151,7 +174,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     from leaderboards.hub import push_board
 
-    url = push_board(Board(args.board), args.repo_id, args.private)
+    url = push_board(_board(args), args.repo_id, args.private)
     print(f"pushed {args.board} to {url}")
     return 0
 

@@ -15,6 +15,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from leaderboards.columns import headline  # noqa: E402
 from persona_bench.atomic import write_bytes_atomic  # noqa: E402
@@ -50,6 +52,7 @@ def scatter(rows: list[dict], path: Path) -> Path:
         ax.axhline(chance, color="grey", lw=0.8, ls=":", label=f"chance ({chance:.2f})")
         ax.axvline(chance, color="grey", lw=0.8, ls=":")
     seen: set[str] = set()
+    points: list[tuple[float, float, str]] = []
     for row in rows:
         src, tgt = headline(row, "source"), headline(row, "target")
         if not src or not tgt or src["value"] is None or tgt["value"] is None:
@@ -57,14 +60,48 @@ def scatter(rows: list[dict], path: Path) -> Path:
         d = row["direction"]
         ax.errorbar(src["value"], tgt["value"], xerr=_err(src), yerr=_err(tgt), fmt=MARKERS[d],
                     color=COLORS[d], ms=6, capsize=2, label=None if d in seen else d)
-        ax.annotate(row["name"][:24], (src["value"], tgt["value"]), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")
+        points.append((src["value"], tgt["value"], row["name"][:24]))
         seen.add(d)
-    ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), xlabel="source recall (trained modality) ↑",
-           ylabel="target recall (other modality) ↑", title="Cross-modal transfer (95% CI)")
+    ax.set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02),
+           xlabel="source recall (trained modality), higher is better ↑",
+           ylabel="target recall (other modality), higher is better ↑",
+           title="Cross-modal transfer (95% CI)")
     ax.set_aspect("equal")
     ax.legend(loc="upper left", fontsize=8)
+    place_labels(ax, points)
     return _save(fig, path)
+
+
+def text_box(label: Text, renderer) -> Bbox:
+    """The box of a label's text alone (an Annotation's own extent includes its arrow)."""
+    return Text.get_window_extent(label, renderer)
+
+
+def _overlaps(box: Bbox, placed: list[Bbox]) -> bool:
+    return any(box.overlaps(other) for other in placed)
+
+
+def place_labels(ax: plt.Axes, points: list[tuple[float, float, str]],
+                 step: float = 9.0, tries: int = 40) -> list[plt.Annotation]:
+    """Label each point beside it, moving a label up or down (by `step` points, nearest
+    first) until its box overlaps no label placed before it nor the legend."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend()
+    placed = [legend.get_window_extent(renderer)] if legend else []
+    labels = []
+    for x, y, text in points:
+        label = ax.annotate(text, (x, y), fontsize=7, xytext=(5, 3), textcoords="offset points",
+                            arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5})
+        for i in range(tries):
+            shift = step * ((i + 1) // 2) * (1 if i % 2 else -1)
+            label.set_position((5, 3 + shift))
+            box = text_box(label, renderer)
+            if not _overlaps(box, placed):
+                break
+        placed.append(text_box(label, renderer))
+        labels.append(label)
+    return labels
 
 
 def gap_bars(rows: list[dict], path: Path) -> Path:
@@ -77,7 +114,7 @@ def gap_bars(rows: list[dict], path: Path) -> Path:
     ax.set_yticks(range(len(rows)), [label(r) for r in rows], fontsize=8)
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)
-    ax.set(xlabel="gap = source recall - target recall (lower is better), 95% CI",
+    ax.set(xlabel="gap = source recall - target recall, lower is better ↓ (95% CI)",
            title="Transfer gap per model")
     return _save(fig, path)
 
@@ -97,7 +134,7 @@ def per_fact(rows: list[dict], path: Path) -> Path:
                     ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
                             color="white" if v < 0.6 else "black")
         ax.set_xticks(range(len(facts)), facts, rotation=45, ha="right", fontsize=8)
-        ax.set_title(f"{side} recall per fact ↑", fontsize=10)
+        ax.set_title(f"{side} recall per fact, higher is better ↑", fontsize=10)
     axes[0].set_yticks(range(len(rows)), [label(r) for r in rows], fontsize=8)
     fig.colorbar(image, ax=axes, shrink=0.8)
     return _save(fig, path)

@@ -1,4 +1,8 @@
-"""The leaderboard as a Markdown table (for the README), linking the PNG plots beside it."""
+"""The leaderboard as a Markdown table (for the README), linking the PNG plots beside it.
+
+Only the main columns (`columns.MAIN_COLUMNS`): a README table must fit a page; the HTML
+page has every metric.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import html
 import re
 from pathlib import Path
 
-from leaderboards.columns import COLUMNS
+from leaderboards.columns import MAIN_COLUMNS
 from persona_bench.checks import printable
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
@@ -27,10 +31,11 @@ def render_markdown(rows: list[dict], meta: dict | None, plots: dict[str, Path])
                   f"95% CI: paired bootstrap over personas ({meta['n_resamples']} resamples). "
                   "Source recall: held-out questions in the trained modality; target recall: "
                   "the same questions in the other modality. ↑ higher is better, "
-                  "↓ lower is better.", ""]
-    lines += ["| " + " | ".join(c.header + c.arrow for c in COLUMNS) + " |",
-              "|" + "|".join(" --- " for _ in COLUMNS) + "|"]
-    lines += ["| " + " | ".join(md_escape(c.text(r)) for c in COLUMNS) + " |" for r in rows]
+                  "↓ lower is better. Every other stored metric (seen, likelihood, base-model "
+                  "gains, counts) with its chance level: index.html.", ""]
+    lines += ["| " + " | ".join(c.header + c.arrow for c in MAIN_COLUMNS) + " |",
+              "|" + "|".join(" --- " for _ in MAIN_COLUMNS) + "|"]
+    lines += ["| " + " | ".join(md_escape(c.text(r)) for c in MAIN_COLUMNS) + " |" for r in rows]
     if not rows:
         lines.append("\n_No rows yet._")
     lines.append("")

@@ -247,6 +247,16 @@ def score_submission(sub: Submission, metric: str, n_resamples: int, seed: int,
     return score.directions[sub.direction], chance, chance_source
 
 
+def harness_ref(manifest: dict, harness: str, reported: str) -> dict[str, str]:
+    """Name and version of the harness: the installed release the manifest records
+    (``harness_version``) when present, else what the results file reports (lmms-eval
+    0.7.3 reports the working directory's git commit there, kept as ``reported``)."""
+    version = manifest.get("harness_version")
+    if not isinstance(version, str) or not version:
+        return {"name": harness, "version": reported}
+    return {"name": harness, "version": version, "reported": reported}
+
+
 def build_row(sub: Submission, name: str | None, scoring: dict[str, Any],
               chance: dict[str, float] | None = None,
               chance_source: str = "given") -> tuple[Row, dict[str, bytes]]:
@@ -290,7 +300,7 @@ def build_row(sub: Submission, name: str | None, scoring: dict[str, Any],
         "training": training,
         "direction": sub.direction,
         "dataset": dict(manifest["dataset"]),
-        "harness": {"name": prov.harness, "version": prov.harness_version},
+        "harness": harness_ref(manifest, prov.harness, prov.harness_version),
         "task_versions": {t: p.version for t, p in sorted(prov.tasks.items())},
         "scoring": {**scoring, "confidence": CONFIDENCE, "chance": chance,
                     "chance_source": chance_source},

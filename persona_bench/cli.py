@@ -2,7 +2,8 @@
 
 Each subcommand lives with its stage and exposes ``main(argv) -> int``; this file only
 maps names to those functions and imports them lazily, so `persona-bench gen` does not
-pay for importing torch.
+pay for importing torch. Every command parses its arguments (and answers `--help`) before
+it imports torch, transformers or datasets.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import sys
 
 from persona_bench.checks import printable
 from persona_bench.errors import UserError
+from persona_bench.progress import quiet_when_logged
 
 # name -> (module, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "gen": ("persona_gen.cli", "gen_main", "generate the persona dataset (Hub-style folder)"),
     "push": ("persona_gen.cli", "push_main", "upload a generated dataset folder to the Hub"),
     "inspect": ("persona_gen.cli", "inspect_main", "summarise a dataset and draw a contact sheet"),
-    "tiny-vlm": ("trainers.tiny_vlm", "main", "build (and pretrain) the embedded tiny VLM"),
-    "train": ("trainers.sft", "main", "fine-tune a VLM on one modality (TRL SFT)"),
+    "tiny-vlm": ("trainers.cli", "tiny_vlm_main", "build (and pretrain) the embedded tiny VLM"),
+    "train": ("trainers.cli", "train_main", "fine-tune a VLM on one modality (TRL SFT)"),
     "tasks": ("tasks.cli", "tasks_main", "write lmms-eval/lm-eval task YAMLs for a dataset"),
     "eval": ("persona_bench.pipeline", "eval_main", "evaluate and score source/target recall"),
     "likelihood": ("tasks.cli", "likelihood_main", "likelihood recall: rank the true answer"),
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     module, func, _ = COMMANDS[name]
+    quiet_when_logged()  # before any library that reads the progress-bar switches
     try:
         return int(getattr(importlib.import_module(module), func)(rest) or 0)
     except UserError as err:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import importlib.metadata
 import json
 import shlex
 import sys
@@ -23,6 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from persona_bench.argparsing import ArgumentParser
 from persona_bench.atomic import write_text_atomic
 from persona_bench.checks import non_negative_int, positive_float, positive_int
 from persona_bench.errors import UserError
@@ -112,7 +114,7 @@ def _eval_args(parser: argparse.ArgumentParser) -> None:
 
 
 def eval_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench eval",
         description="Evaluate source/target recall with lmms-eval and print the score table.",
     )
@@ -135,7 +137,7 @@ def eval_main(argv: list[str]) -> int:
 
 
 def _run_parser(prog: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=prog,
         description="Train on the source modality -> evaluate both -> score -> "
         "leaderboard -> render. Extra arguments after `--` go to trainers/sft.py.",
@@ -199,6 +201,9 @@ def write_manifest(
         },
         "train_record": "model/persona_train.json",
         "harness": "lmms-eval",
+        # lmms-eval's results carry the git commit of the working directory as its
+        # "version" (this project's commit, not lmms-eval's): record the installed release.
+        "harness_version": importlib.metadata.version("lmms-eval"),
         "results_dir": str(results.relative_to(direction_dir)),
         "base_results_dir": (str(base_results.relative_to(direction_dir)) if base_results
                              else None),
@@ -209,6 +214,18 @@ def write_manifest(
     path = direction_dir / MANIFEST
     write_text_atomic(path, json.dumps(manifest, indent=2) + "\n")
     return path
+
+
+def card_results(model_dir: Path, board: Path, direction: str) -> None:
+    """Write the board row of `model_dir` into its model card as `model-index` metadata."""
+    from leaderboards.store import Board
+    from trainers.record import write_model_index
+
+    revision = weights_hash(model_dir)
+    rows = [r for r in Board(board).rows()
+            if r["model"]["revision"] == revision and r["direction"] == direction]
+    if rows:
+        write_model_index(model_dir, rows[-1])
 
 
 def run_direction(
@@ -264,6 +281,7 @@ def run_direction(
     def add() -> None:
         write_manifest(ddir, direction, args.data, commands, base, args.name)
         leaderboard(["add", str(ddir), "--board", str(board), "--dataset", str(args.data)])
+        card_results(model_dir, board, direction)
 
     steps(f"{direction}: score and add to leaderboard", False, add)
 
@@ -317,7 +335,7 @@ DEMO = {
 
 
 def demo_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench demo",
         description="The whole pipeline on the embedded default (tiny VLM, small dataset), "
         "offline on a CPU: gen -> tiny-vlm --pretrain -> run both directions -> leaderboard.",
@@ -369,7 +387,7 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
 
     def build() -> None:
         argv = ["--out", str(base), "--size", args.size, "--pretrain", "--data", str(data),
-                "--seed", str(args.seed), "--pretrain_steps", str(args.pretrain_steps),
+                "--seed", str(args.seed), "--pretrain-steps", str(args.pretrain_steps),
                 "--overwrite"]
         if tiny_vlm(argv):
             raise UserError("building the tiny VLM failed; see the log above")
@@ -386,9 +404,10 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
 
 
 def demo_main(argv: list[str]) -> int:
-    import torch
+    args = demo_parser().parse_args(argv)
+    import torch  # after parsing: `--help` must not pay for it
 
-    steps, site = demo(demo_parser().parse_args(argv))
+    steps, site = demo(args)
     where = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     print(f"\nwall time per step ({where}):")
     print(steps.table())

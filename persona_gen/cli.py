@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from pathlib import Path
 
+from persona_bench.argparsing import ArgumentParser
 from persona_bench.checks import non_negative_int, positive_int
 from persona_bench.errors import UserError
 from persona_gen.renderers import RENDERERS
@@ -14,7 +14,7 @@ from persona_gen.schema import CONFIG_SPLITS
 
 
 def gen_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench gen",
         description="Generate the persona dataset as a Hub-style folder (Parquet + card).")
     parser.add_argument("--out", required=True, help="output folder (must be new or empty)")
@@ -53,7 +53,7 @@ def gen_main(argv: list[str]) -> int:
 
 
 def push_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench push", description="Upload a generated dataset folder to the Hub.")
     parser.add_argument("data", help="folder written by `persona-bench gen`")
     parser.add_argument("--repo-id", required=True, help="ORG/NAME on the Hub")
@@ -82,7 +82,7 @@ def push_main(argv: list[str]) -> int:
 
 
 def inspect_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench inspect",
         description="Print a summary of a dataset and write a contact sheet of portraits.")
     parser.add_argument("data", help="dataset folder or Hub id")

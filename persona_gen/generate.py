@@ -10,6 +10,7 @@ from tqdm.auto import tqdm
 
 from persona_bench.atomic import atomic_dir
 from persona_bench.errors import UserError
+from persona_bench.progress import bar_disabled
 from persona_gen import __version__
 from persona_gen.personas import Persona, sample_personas
 from persona_gen.publish import CARD, card_text, content_hash, layout_of, write_split
@@ -73,7 +74,8 @@ def render_all(
         for v in range(variants)
     ]
     engine = get_renderer(renderer, **renderer_options)
-    with tqdm(total=len(jobs), desc="rendering portraits", unit="img", disable=not progress) as bar:
+    with tqdm(total=len(jobs), desc="rendering portraits", unit="img",
+              disable=bar_disabled(progress)) as bar:
         pngs = list(engine.render(jobs, progress=bar.update))
     return [pngs[i * variants : (i + 1) * variants] for i in range(len(personas))]
 
@@ -131,7 +133,7 @@ def generate_dataset(
     with atomic_dir(out, overwrite=overwrite or out.exists()) as tmp:
         parts = list(all_configs(media[:num_personas], media[num_personas:], seed))
         for config, split, rows in tqdm(
-            parts, desc="writing parquet", unit="split", disable=not progress
+            parts, desc="writing parquet", unit="split", disable=bar_disabled(progress)
         ):
             if not rows:
                 continue

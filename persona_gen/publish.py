@@ -19,12 +19,6 @@ import re
 from pathlib import Path
 
 import yaml
-from datasets import Dataset
-from datasets.utils.logging import (
-    disable_progress_bar,
-    enable_progress_bar,
-    is_progress_bar_enabled,
-)
 
 from persona_bench.errors import UserError
 from persona_gen.schema import CONFIG_SPLITS, features_for
@@ -55,6 +49,13 @@ def write_split(root: Path, config: str, split: str, rows: list[dict]) -> list[P
         size += _row_bytes(row)
     folder = root / config
     folder.mkdir(parents=True, exist_ok=True)
+    from datasets import Dataset  # lazy: about a second, not for `--help` or the board
+    from datasets.utils.logging import (
+        disable_progress_bar,
+        enable_progress_bar,
+        is_progress_bar_enabled,
+    )
+
     paths = []
     was_enabled = is_progress_bar_enabled()
     disable_progress_bar()  # our own bar covers the splits

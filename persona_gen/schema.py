@@ -26,9 +26,12 @@ held-out template as the paired source row), `seen` (one training row per person
 
 from __future__ import annotations
 
-from datasets import Features, Image, List, Value
+from typing import TYPE_CHECKING, Any
 
 from persona_gen.vocab import APPEARANCE, FACTS
+
+if TYPE_CHECKING:
+    from datasets import Features
 
 MODALITIES = ("image", "text")
 DIRECTIONS = {"img2text": ("image", "text"), "text2img": ("text", "image")}  # source, target
@@ -45,39 +48,55 @@ CONFIG_SPLITS: dict[str, tuple[str, ...]] = {
     **{config: ("train",) for config in SFT_CONFIGS},
 }
 
-QA_FEATURES = Features(
-    {
-        "id": Value("string"),
-        "persona_id": Value("string"),
-        "fact": Value("string"),
-        "modality": Value("string"),
-        "variant": Value("int32"),
-        "template": Value("int32"),
-        "question": Value("string"),
-        "answer": Value("string"),
-        "images": List(Image()),
-        "messages": List({"role": Value("string"), "content": Value("string")}),
-    }
-)
 
-TURNS = List({"role": Value("string"), "content": Value("string")})
-SFT_FEATURES = Features(
-    {"id": Value("string"), "images": List(Image()), "prompt": TURNS, "completion": TURNS}
-)
+def _features() -> dict[str, Features]:
+    """The column types, built on first use: importing `datasets` costs about a second,
+    which `--help` and the leaderboard must not pay."""
+    from datasets import Features, Image, List, Value
 
-PERSONA_FEATURES = Features(
-    {
-        "persona_id": Value("string"),
-        "name": Value("string"),
-        "appearance": {key: Value("string") for key in APPEARANCE},
-        "facts": {key: Value("string") for key in ("name", *FACTS)},
-        "descriptions": List(Value("string")),
-        "images": List(Image()),
-    }
-)
+    turns = List({"role": Value("string"), "content": Value("string")})
+    qa = Features(
+        {
+            "id": Value("string"),
+            "persona_id": Value("string"),
+            "fact": Value("string"),
+            "modality": Value("string"),
+            "variant": Value("int32"),
+            "template": Value("int32"),
+            "question": Value("string"),
+            "answer": Value("string"),
+            "images": List(Image()),
+            "messages": turns,
+        }
+    )
+    sft = Features(
+        {"id": Value("string"), "images": List(Image()), "prompt": turns, "completion": turns}
+    )
+    persona = Features(
+        {
+            "persona_id": Value("string"),
+            "name": Value("string"),
+            "appearance": {key: Value("string") for key in APPEARANCE},
+            "facts": {key: Value("string") for key in ("name", *FACTS)},
+            "descriptions": List(Value("string")),
+            "images": List(Image()),
+        }
+    )
+    return {"QA_FEATURES": qa, "SFT_FEATURES": sft, "PERSONA_FEATURES": persona}
+
+
+_FEATURES: dict[str, Features] = {}
+
+
+def __getattr__(name: str) -> Any:  # QA_FEATURES, SFT_FEATURES, PERSONA_FEATURES, built lazily
+    if name in ("QA_FEATURES", "SFT_FEATURES", "PERSONA_FEATURES"):
+        if not _FEATURES:
+            _FEATURES.update(_features())
+        return _FEATURES[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def features_for(config: str) -> Features:
     if config in SFT_CONFIGS:
-        return SFT_FEATURES
-    return PERSONA_FEATURES if config == "personas" else QA_FEATURES
+        return __getattr__("SFT_FEATURES")
+    return __getattr__("PERSONA_FEATURES" if config == "personas" else "QA_FEATURES")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 
+from persona_bench.argparsing import ArgumentParser
 from persona_bench.checks import positive_int
 from persona_bench.errors import UserError
 from persona_gen.schema import DIRECTIONS
@@ -24,12 +24,11 @@ The checked-in packs (tasks/lmms, tasks/lm_eval) read the Hub id {HUB_ID} or ${E
 def tasks_main(argv: list[str] | None = None) -> int:
     from tasks.writer import PACKS, write_task_pack
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="persona-bench tasks",
         description="Write the lmms-eval and lm-eval task packs pinned to one dataset "
         "(its path and content hash go into every task's metadata).",
         epilog=TASKS_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--data", required=True, help="dataset folder from `persona-bench gen`")
     parser.add_argument("--out", required=True, help="folder to write (OUT/lmms, OUT/lm_eval)")
@@ -43,10 +42,13 @@ def tasks_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def likelihood_main(argv: list[str] | None = None) -> int:
-    from tasks.likelihood import DEFAULT_K, run_likelihood
+# Mirror of tasks.likelihood.DEFAULT_K: that module imports torch, which `--help` must not
+# pay for (tests/test_tasks_cli.py checks that the two agree).
+DEFAULT_K = 4
 
-    parser = argparse.ArgumentParser(
+
+def likelihood_main(argv: list[str] | None = None) -> int:
+    parser = ArgumentParser(
         prog="persona-bench likelihood",
         description="Likelihood recall: rank the true answer among k same-fact distractors "
         "(accuracy = rank 1; chance 1/(k+1); higher is better).",
@@ -70,6 +72,8 @@ def likelihood_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.k < 1 or args.batch_size < 1:
         raise UserError("--k and --batch-size must be at least 1")
+    from tasks.likelihood import run_likelihood
+
     out = run_likelihood(args.model, args.data, args.direction, args.out, halves=args.halves,
                          k=args.k, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
                          device=args.device, dtype=args.dtype)

@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from persona_bench.checks import parse_bool
 from persona_bench.errors import UserError
+from persona_bench.progress import bar_disabled
 from tasks.hf_model import HFModel, Query, plan_batches
 
 GENERATION_KEYS = {"until", "max_new_tokens", "temperature", "top_p", "num_beams", "do_sample"}
@@ -167,7 +168,7 @@ class PersonaVLM(lmms):
         """Batch by length within groups, call `call` per batch, return in request order."""
         lengths = [len(q.text) + 1000 * len(q.images) for q, _ in items]
         results: list[Any] = [None] * len(items)
-        with tqdm(total=len(items), disable=self.rank != 0, desc=desc) as bar:
+        with tqdm(total=len(items), disable=bar_disabled(self.rank == 0), desc=desc) as bar:
             for batch in plan_batches(lengths, groups, self.batch_size):
                 outputs = call([items[i][0] for i in batch], [items[i][1] for i in batch])
                 for i, out in zip(batch, outputs, strict=True):

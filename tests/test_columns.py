@@ -9,6 +9,8 @@ from leaderboards.columns import (
     COLUMN_KEYS,
     fmt_count,
     fmt_interval,
+    hub_id,
+    model_label,
     printable,
     sort_rows,
     text_table,
@@ -47,3 +49,15 @@ def test_formatting():
     table = text_table(["h1", "header2"], [["x", "y"], ["long cell", "\x07"]])
     assert table.splitlines()[1] == "---------  -------"
     assert "\x07" not in table
+
+
+def test_hub_ids_where_known(tmp_path):
+    assert hub_id("Qwen/Qwen2-VL-2B-Instruct") == "Qwen/Qwen2-VL-2B-Instruct"
+    cache = "/root/.cache/huggingface/hub/models--HuggingFaceTB--SmolVLM-256M/snapshots/abc"
+    assert hub_id(cache) == "HuggingFaceTB/SmolVLM-256M"
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "m1").mkdir()
+    assert hub_id(str(tmp_path / "org" / "m1")) is None
+    assert hub_id("./runs/m1") is None and hub_id("m1") is None
+    assert model_label("/tmp/demo/tiny-vlm-xs") == "local: tiny-vlm-xs"
+    assert model_label(cache) == "HuggingFaceTB/SmolVLM-256M"

@@ -90,3 +90,9 @@ def test_missing_dataset_and_model(tmp_path: Path, tiny_vlm_dir: Path,
     assert "persona-bench gen" in capsys.readouterr().err
     with pytest.raises(UserError, match="unknown split"):
         run_likelihood(str(tiny_vlm_dir), None, "img2text", tmp_path, halves=("middle",))
+
+
+def test_cli_default_k_mirrors_the_scorer():
+    from tasks import cli, likelihood
+
+    assert cli.DEFAULT_K == likelihood.DEFAULT_K

@@ -1,5 +1,6 @@
 """`persona-bench run` end to end on the tiny model: both directions -> two board rows."""
 
+import importlib.metadata
 import json
 
 import pytest
@@ -45,6 +46,10 @@ def test_run_gives_one_row_per_direction_and_a_site(run_dir):
         manifest = json.loads((run_dir / direction / "run_manifest.json").read_text())
         assert manifest["model"]["revision"].startswith("sha256:")
         assert manifest["commands"][0].startswith("persona-bench train")
+        assert manifest["harness_version"] == importlib.metadata.version("lmms-eval")
+        card = (run_dir / direction / "model" / "README.md").read_text()
+        assert "model-index:" in card and f"config: {direction}" in card  # results on the card
+    assert {r["harness"]["version"] for r in rows} == {importlib.metadata.version("lmms-eval")}
     assert main(["leaderboard", "verify", "--board", str(run_dir / "board")]) == 0
 
 

@@ -1,22 +1,29 @@
-"""Plots: valid PNGs for any board, including an empty one and hostile names."""
+"""Leaderboard plots: every plot is written, scatter labels never overlap."""
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 from test_readers import make_board
 
-from leaderboards.plots import PLOTS, write_plots
-
-PNG = b"\x89PNG\r\n\x1a\n"
+from leaderboards.plots import place_labels, text_box, write_plots
 
 
-def test_plots_are_pngs(tmp_path):
-    board = make_board(tmp_path, ("plain", "$\\frac{1}{0}$ <b>", "third"))
-    paths = write_plots(board.rows(), tmp_path / "site")
-    assert set(paths) == set(PLOTS)
-    for path in paths.values():
-        assert path.read_bytes().startswith(PNG) and path.stat().st_size > 5000
+def test_crowded_scatter_labels_do_not_overlap():
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    ax.plot([0.5], [0.5], "o", label="img2text")
+    ax.legend(loc="upper left")
+    points = [(0.50 + 0.005 * i, 0.50, f"model number {i}") for i in range(8)]
+    labels = place_labels(ax, points)
+    renderer = fig.canvas.get_renderer()
+    boxes = [text_box(label, renderer) for label in labels]
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert not any(boxes[i].overlaps(boxes[j]) for i in range(8) for j in range(i))
+    assert not any(box.overlaps(legend) for box in boxes)
+    plt.close(fig)
 
 
-def test_empty_board_still_plots(tmp_path):
-    for path in write_plots([], tmp_path).values():
-        assert path.read_bytes().startswith(PNG)
+def test_every_plot_is_written(tmp_path):
+    board = make_board(tmp_path, ("a", "b"))
+    plots = write_plots(board.rows(), tmp_path / "site")
+    assert set(plots) == {"scatter", "gap", "per_fact"}
+    assert all(path.read_bytes().startswith(b"\x89PNG") for path in plots.values())

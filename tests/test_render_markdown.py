@@ -6,7 +6,7 @@ from pathlib import Path
 
 from test_readers import make_board
 
-from leaderboards.columns import COLUMNS
+from leaderboards.columns import MAIN_COLUMNS
 from leaderboards.render_markdown import md_escape, render_markdown
 
 
@@ -22,7 +22,7 @@ def test_table(tmp_path):
     text = render_markdown(board.rows(), board.meta(), {"scatter": Path("scatter.png")})
     table = [line for line in text.splitlines() if line.startswith("|")]
     assert len(table) == 2 + 2
-    assert all(line.count(" | ") == len(COLUMNS) - 1 for line in table)
+    assert all(line.count(" | ") == len(MAIN_COLUMNS) - 1 for line in table)
     assert "<script>" not in text and "evil \\| &lt;script&gt;" in text
     assert "gap ↓" in text and "target recall ↑" in text
     assert "![scatter](scatter.png)" in text

@@ -89,3 +89,60 @@ synthetic-persona dataset; the benchmark then tests recall in the other modality
 All settings are also in `persona_train.json`.
 """
     return "---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n" + body
+
+
+# model-index metrics of a leaderboard row: (score metric, split, label, higher is better)
+INDEX_METRICS = (
+    ("source", "test_source", "source recall", True),
+    ("likelihood_source", "test_source", "likelihood source recall", True),
+    ("target", "test_target", "target recall", True),
+    ("likelihood_target", "test_target", "likelihood target recall", True),
+    ("gap", "test_target", "gap (source - target recall)", False),
+    ("transfer_ratio", "test_target", "transfer ratio (target / source recall)", True),
+)
+CHANCE_OF = {"source": "chance", "target": "chance",
+             "likelihood_source": "likelihood_chance", "likelihood_target": "likelihood_chance"}
+
+
+def model_index(row: dict) -> list[dict]:
+    """The Hub `model-index` results of one leaderboard row: one result per test split,
+    each metric named with its direction, chance level and 95% CI."""
+    group = row["score"]["groups"]["all"]
+    results: dict[str, dict] = {}
+    for metric, split, label, higher in INDEX_METRICS:
+        interval = group["metrics"].get(metric)
+        if not interval or interval.get("value") is None:
+            continue
+        chance = group.get(CHANCE_OF.get(metric, ""))
+        notes = ["higher is better" if higher else "lower is better",
+                 f"95% CI [{interval['low']:.3f}, {interval['high']:.3f}]"]
+        if chance is not None:
+            notes.insert(1, f"chance {chance:.3f}")
+        result = results.setdefault(split, {
+            "task": {"type": "image-text-to-text",
+                     "name": f"persona-bench cross-modal recall ({row['direction']})"},
+            "dataset": {"name": "persona-bench", "type": row["dataset"]["id"],
+                        "config": row["direction"], "split": split,
+                        "revision": row["dataset"]["content_hash"]},
+            "metrics": [],
+        })
+        result["metrics"].append({"type": metric, "name": f"{label} ({'; '.join(notes)})",
+                                  "value": round(float(interval["value"]), 4),
+                                  "verified": False})
+    return list(results.values())
+
+
+def write_model_index(model_dir: str | Path, row: dict) -> Path:
+    """Put the row's results into the model card's `model-index` metadata (the Hub shows
+    them on the model page); the rest of the card is kept. Returns the card path."""
+    card = Path(model_dir) / CARD
+    text = card.read_text("utf-8") if card.is_file() else ""
+    front: dict[str, Any] = {}
+    body = text
+    if text.startswith("---\n") and "\n---\n" in text[4:]:
+        head, body = text[4:].split("\n---\n", 1)
+        front = yaml.safe_load(head) or {}
+    front["model-index"] = [{"name": row["name"], "results": model_index(row)}]
+    write_text_atomic(card, "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True)
+                      + "---\n" + body)
+    return card

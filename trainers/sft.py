@@ -36,6 +36,7 @@ from transformers.trainer_utils import SchedulerType, TrainOutput
 from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser, get_peft_config
 
 from persona_bench.errors import UserError
+from persona_bench.progress import is_logged
 from persona_gen.schema import DIRECTIONS
 from trainers import checkpoints, parts, record
 from trainers.loading import as_prompt_completion, load_rows, load_vlm
@@ -86,6 +87,8 @@ class PersonaSFTConfig(SFTConfig):
     save_total_limit: int | None = field(default=1, metadata={"help": "Checkpoints kept."})
 
     def __post_init__(self) -> None:
+        if self.disable_tqdm is None and is_logged():
+            self.disable_tqdm = True  # a log file gets the loss lines, not redrawn bars
         if not torch.accelerator.is_available():
             self.use_cpu = True
         if self.bf16 is None:

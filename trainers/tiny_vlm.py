@@ -31,9 +31,8 @@ from transformers import (
 )
 
 from persona_bench.atomic import atomic_dir, write_text_atomic
-from persona_bench.checks import positive_int
 from persona_bench.errors import UserError
-from trainers.families import BUILDABLE, DEFAULT, FAMILIES, Family, TinySize, Tokens
+from trainers.families import DEFAULT, FAMILIES, Family, TinySize, Tokens
 from trainers.families.base import BOS_TURN, EOS_TURN, PAD
 from trainers.families.llava import IMAGE, TEXT, VISION
 
@@ -142,28 +141,9 @@ def save(model: PreTrainedModel, processor: ProcessorMixin, out: Path,
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="persona-bench tiny-vlm",
-                                     description=__doc__.split("\n")[0])
-    parser.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
-    parser.add_argument("--size", choices=SIZES, default="xs",
-                        help="xs ~5M, s ~30M, m ~110M, l ~0.5B parameters (l: GPU only)")
-    parser.add_argument("--family", choices=BUILDABLE, default=DEFAULT,
-                        help="architecture (see the README's table of supported families)")
-    parser.add_argument("--vision", choices=VISION, default=None,
-                        help="vision tower of --family llava (default siglip)")
-    parser.add_argument("--text", choices=TEXT, default=None,
-                        help="language model of --family llava (default llama)")
-    parser.add_argument("--seed", type=int, default=0, help="weight-initialisation seed")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    parser.add_argument("--pretrain", action="store_true",
-                        help="align vision and text on the dataset's disjoint `pretrain` pool")
-    parser.add_argument("--data", help="dataset folder or Hub id (needed with --pretrain)")
-    parser.add_argument("--pretrain_steps", type=positive_int("--pretrain_steps"), default=None,
-                        help="optimizer steps of the alignment stage "
-                        "(default: 600 on CPU, 3000 on GPU)")
-    parser.add_argument("--pretrain_args", default="",
-                        help="extra trainers/sft.py arguments for the alignment stage, one string")
-    return parser.parse_args(argv)
+    from trainers.cli import tiny_vlm_parser  # light: `--help` answers without torch
+
+    return tiny_vlm_parser().parse_args(argv)
 
 
 def pretrain_argv(args: argparse.Namespace, init_dir: Path) -> list[str]:

@@ -1,0 +1,29 @@
+"""The training stage's light command lines agree with the modules they stand in for."""
+
+from __future__ import annotations
+
+from trainers import cli, families, tiny_vlm
+
+
+def test_tiny_vlm_mirrors_agree():
+    assert tuple(cli.SIZE_HELP) == tuple(tiny_vlm.SIZES)
+    assert tuple(tiny_vlm.VISION) == cli.VISION_NAMES
+    assert tuple(tiny_vlm.TEXT) == cli.TEXT_NAMES
+    assert tuple(families.BUILDABLE) == cli.FAMILY_NAMES
+    assert cli.DEFAULT_FAMILY == families.DEFAULT
+
+
+def test_saved_train_help_is_the_real_one():
+    saved = cli.saved_train_help()
+    assert saved is not None, ("trainers/train_help.txt is missing or was made from another "
+                               "trl/transformers/sft.py; regenerate it with "
+                               "`python -m trainers.cli --write-train-help`")
+    assert saved == cli.live_train_help(), ("trainers/train_help.txt is stale; regenerate it "
+                                            "with `python -m trainers.cli --write-train-help`")
+
+
+def test_old_and_new_flag_spellings(tmp_path):
+    parser = cli.tiny_vlm_parser()
+    for flag in ("--pretrain-steps", "--pretrain_steps"):
+        args = parser.parse_args(["--out", str(tmp_path), flag, "7"])
+        assert args.pretrain_steps == 7

@@ -1,0 +1,130 @@
+"""Command lines of the training stage that answer `--help` without importing torch.
+
+- `persona-bench tiny-vlm`: its parser lives here (`tiny_vlm_parser`); the builder
+  (`trainers.tiny_vlm`, torch + transformers) is imported only to do the work.
+- `persona-bench train`: the options are TRL's `SFTConfig`/`ModelConfig` plus ours, and
+  building that parser imports torch (seconds). `--help` prints `train_help.txt`, the
+  real parser's output saved with the versions and the source hash it came from; when
+  any of them differs from what is installed, the real parser prints it instead.
+  Regenerate with ``python -m trainers.cli --write-train-help`` (a test checks it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as md
+import io
+import os
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from persona_bench.argparsing import ArgumentParser
+from persona_bench.checks import positive_int
+
+# Mirrors of the keys of trainers.tiny_vlm.SIZES / VISION / TEXT and trainers.families.BUILDABLE
+# (tests/test_trainers_cli.py checks that they agree): those modules import torch.
+SIZE_HELP = {"xs": "~5M", "s": "~30M", "m": "~110M", "l": "~0.5B (GPU only)"}
+VISION_NAMES = ("siglip", "clip")
+TEXT_NAMES = ("llama", "qwen2")
+FAMILY_NAMES = ("llava", "qwen2_5_vl", "qwen3_vl", "idefics3", "gemma3", "llava_onevision")
+DEFAULT_FAMILY = "llava"
+
+HELP_FILE = Path(__file__).with_name("train_help.txt")
+HELP_SOURCES = ("sft.py",)  # the files whose text shapes `train --help`
+HELP_PACKAGES = ("trl", "transformers")
+HELP_COLUMNS = "100"  # argparse wraps to $COLUMNS: fixed so the saved text is stable
+
+
+def tiny_vlm_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="persona-bench tiny-vlm",
+                            description="The embedded tiny reference VLM: a randomly initialised "
+                            "LLaVA, built offline.")
+    parser.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
+    parser.add_argument("--size", choices=tuple(SIZE_HELP), default="xs",
+                        help=", ".join(f"{k} {v}" for k, v in SIZE_HELP.items()) + " parameters")
+    parser.add_argument("--family", choices=FAMILY_NAMES, default=DEFAULT_FAMILY,
+                        help="architecture (see the README's table of supported families)")
+    parser.add_argument("--vision", choices=VISION_NAMES, default=None,
+                        help="vision tower of --family llava (default siglip)")
+    parser.add_argument("--text", choices=TEXT_NAMES, default=None,
+                        help="language model of --family llava (default llama)")
+    parser.add_argument("--seed", type=int, default=0, help="weight-initialisation seed")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--pretrain", action="store_true",
+                        help="align vision and text on the dataset's disjoint `pretrain` pool")
+    parser.add_argument("--data", help="dataset folder or Hub id (needed with --pretrain)")
+    parser.add_argument("--pretrain-steps", type=positive_int("--pretrain-steps"), default=None,
+                        help="optimizer steps of the alignment stage "
+                        "(default: 600 on CPU, 3000 on GPU)")
+    parser.add_argument("--pretrain-args", default="",
+                        help="extra trainers/sft.py arguments for the alignment stage, one string")
+    return parser
+
+
+def tiny_vlm_main(argv: list[str]) -> int:
+    tiny_vlm_parser().parse_args(argv)  # --help and bad flags end here, before torch
+    from trainers import tiny_vlm
+
+    return tiny_vlm.main(argv)
+
+
+def help_stamp() -> str:
+    """The first line of `train_help.txt`: what the saved text depends on."""
+    here = Path(__file__).parent
+    sources = hashlib.sha256(b"".join((here / name).read_bytes() for name in HELP_SOURCES))
+    versions = ", ".join(f"{pkg} {md.version(pkg)}" for pkg in HELP_PACKAGES)
+    return f"# persona-bench train --help: {versions}, sources {sources.hexdigest()[:16]}"
+
+
+def live_train_help() -> str:
+    """What the real parser prints for `--help` (imports torch), at HELP_COLUMNS wide."""
+    from trainers.sft import parse_args
+
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = HELP_COLUMNS
+    buffer = io.StringIO()
+    try:
+        with redirect_stdout(buffer):
+            parse_args(["--help"])
+    except SystemExit:
+        pass
+    finally:
+        if saved is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = saved
+    return buffer.getvalue()
+
+
+def saved_train_help() -> str | None:
+    """The saved help text, or None when it is missing or was made from other versions."""
+    if not HELP_FILE.is_file():
+        return None
+    stamp, _, text = HELP_FILE.read_text("utf-8").partition("\n")
+    return text if stamp == help_stamp() else None
+
+
+def write_train_help() -> Path:
+    from persona_bench.atomic import write_text_atomic
+
+    write_text_atomic(HELP_FILE, help_stamp() + "\n" + live_train_help())
+    return HELP_FILE
+
+
+def train_main(argv: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv):
+        saved = saved_train_help()
+        if saved is not None:
+            sys.stdout.write(saved)
+            return 0
+    from trainers import sft
+
+    return sft.main(argv)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--write-train-help"]:
+        print(f"wrote {write_train_help()}")
+        sys.exit(0)
+    sys.exit(f"usage: python -m trainers.cli --write-train-help (got {sys.argv[1:]})")
