@@ -307,7 +307,11 @@ DEMO = {
     "image_size": 64,
     "variants": 5,
     "pretrain_steps": 300,
-    "train_args": ["--save_strategy", "no"],
+    "patch_size": None,
+    "pretrain_tasks": ["caption", "facts"],
+    "align_weight": 0.0,
+    "pretrain_args": [],
+    "train_args": [],
 }
 
 
@@ -325,8 +329,18 @@ def demo_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", default="xs", help="tiny VLM size: xs (default), s, m, l")
     parser.add_argument("--direction", default="both", help="img2text | text2img | both")
     parser.add_argument("--image-size", type=int, default=DEMO["image_size"])
+    parser.add_argument("--patch-size", type=int, default=DEMO["patch_size"],
+                        help="vision patch size of the tiny VLM (fewer, coarser image tokens)")
     parser.add_argument("--variants", type=int, default=DEMO["variants"],
                         help="images / descriptions per persona (the last one is held out)")
+    parser.add_argument("--pretrain-tasks", nargs="+", default=DEMO["pretrain_tasks"],
+                        metavar="TASK", help="rows of the alignment pool (see `gen --help`)")
+    parser.add_argument("--align-weight", type=float, default=DEMO["align_weight"],
+                        help="cross-modal alignment loss in pretraining (0: SFT only)")
+    parser.add_argument("--pretrain-args", default=" ".join(DEMO["pretrain_args"]),
+                        help="extra trainers/sft.py arguments of the alignment stage, one string")
+    parser.add_argument("--train-args", default=" ".join(DEMO["train_args"]),
+                        help="extra trainers/sft.py arguments of the one-modality fine-tune")
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -353,6 +367,7 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
             image_size=args.image_size,
             variants=args.variants,
             pretrain_personas=args.pretrain_personas,
+            pretrain_tasks=args.pretrain_tasks,
             overwrite=True,
         ),
     )
@@ -360,7 +375,9 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
     def build() -> None:
         argv = ["--out", str(base), "--size", args.size, "--pretrain", "--data", str(data),
                 "--seed", str(args.seed), "--pretrain_steps", str(args.pretrain_steps),
-                "--overwrite"]
+                f"--pretrain_args={args.pretrain_args}", "--overwrite",
+                "--align_weight", str(args.align_weight),
+                *(["--patch_size", str(args.patch_size)] if args.patch_size else [])]
         if tiny_vlm(argv):
             raise UserError("building the tiny VLM failed; see the log above")
 
@@ -369,7 +386,7 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
         ["--model", str(base), "--data", str(data), "--out", str(out / "run"),
          "--direction", args.direction, "--name", f"tiny-vlm-{args.size} (demo)"]
     )
-    train_args = [*DEMO["train_args"], "--seed", str(args.seed)]
+    train_args = ["--save_strategy", "no", *args.train_args.split(), "--seed", str(args.seed)]
     if args.epochs:
         train_args += ["--num_train_epochs", str(args.epochs)]
     return steps, run_pipeline(run_args, train_args, steps)

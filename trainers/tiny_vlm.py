@@ -15,7 +15,7 @@ import json
 import shlex
 import shutil
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -36,6 +36,7 @@ from transformers import (
 
 from persona_bench.atomic import atomic_dir, write_text_atomic
 from persona_bench.errors import UserError
+from trainers.align import AlignConfig
 
 PAD, BOS_TURN, EOS_TURN, IMAGE = "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>"
 
@@ -171,10 +172,21 @@ def build_processor(tokenizer: PreTrainedTokenizerFast, size: TinySize,
     )
 
 
-def build(size: str = "xs", vision: str = "siglip", text: str = "llama", seed: int = 0
-          ) -> tuple[LlavaForConditionalGeneration, LlavaProcessor]:
-    """A randomly initialised tiny LLaVA and its processor (deterministic for `seed`)."""
+def preset_for(size: str, patch_size: int | None = None) -> TinySize:
+    """The size preset, with its patch size (hence the image-token count) overridden."""
     preset = SIZES[size]
+    if patch_size is None:
+        return preset
+    if patch_size < 1 or preset.image_size % patch_size:
+        raise UserError(f"--patch_size must divide the {size} image size {preset.image_size} "
+                        f"(got {patch_size}); try 8, 16 or 32")
+    return replace(preset, patch_size=patch_size)
+
+
+def build(size: str = "xs", vision: str = "siglip", text: str = "llama", seed: int = 0,
+          patch_size: int | None = None) -> tuple[LlavaForConditionalGeneration, LlavaProcessor]:
+    """A randomly initialised tiny LLaVA and its processor (deterministic for `seed`)."""
+    preset = preset_for(size, patch_size)
     tokenizer = train_tokenizer(corpus(), preset.vocab_size)
     config = build_config(preset, len(tokenizer), tokenizer, vision, text)
     torch.manual_seed(seed)
@@ -209,6 +221,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--vision", choices=VISION, default="siglip", help="vision tower family")
     parser.add_argument("--text", choices=TEXT, default="llama", help="language model family")
     parser.add_argument("--seed", type=int, default=0, help="weight-initialisation seed")
+    parser.add_argument("--patch_size", type=int, default=None,
+                        help="vision patch size (default: the preset's); larger means fewer, "
+                        "coarser image tokens: (image size / patch size) squared")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument("--pretrain", action="store_true",
                         help="align vision and text on the dataset's disjoint `pretrain` pool")
@@ -216,9 +231,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pretrain_steps", type=int, default=None,
                         help="optimizer steps of the alignment stage "
                         "(default: 600 on CPU, 3000 on GPU)")
+    parser.add_argument("--align_weight", type=float, default=0.0,
+                        help="weight of the cross-modal alignment loss added to the alignment "
+                        "stage (trainers/align.py; 0: SFT only)")
+    parser.add_argument("--align_personas", type=int, default=AlignConfig.personas,
+                        help="pool personas per alignment batch (the InfoNCE negatives)")
+    parser.add_argument("--align_temperature", type=float, default=AlignConfig.temperature,
+                        help="softmax temperature of the alignment loss")
     parser.add_argument("--pretrain_args", default="",
                         help="extra trainers/sft.py arguments for the alignment stage, one string")
     return parser.parse_args(argv)
+
+
+def align_config(args: argparse.Namespace) -> AlignConfig:
+    if args.align_weight < 0 or args.align_personas < 2 or args.align_temperature <= 0:
+        raise UserError("--align_weight must be >= 0, --align_personas >= 2 and "
+                        "--align_temperature > 0")
+    return AlignConfig(args.align_weight, args.align_personas, args.align_temperature)
 
 
 def pretrain_argv(args: argparse.Namespace, init_dir: Path) -> list[str]:
@@ -245,14 +274,15 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError("--pretrain needs --data DATA_DIR (a dataset with a `pretrain` config)")
     if args.out.exists() and not args.overwrite:
         raise UserError(f"{args.out} already exists; pass --overwrite to replace it")
-    model, processor = build(args.size, args.vision, args.text, args.seed)
+    model, processor = build(args.size, args.vision, args.text, args.seed, args.patch_size)
     spec = {
         "stage": "init",
         "builder": "persona-bench tiny-vlm",
         "architecture": "llava",
         **{k: getattr(args, k) for k in ("size", "vision", "text", "seed")},
-        "preset": asdict(SIZES[args.size]),
+        "preset": asdict(preset_for(args.size, args.patch_size)),
         "vocab_size": len(processor.tokenizer),
+        "align": asdict(align_config(args)) if args.pretrain and args.align_weight else None,
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "command": shlex.join(["persona-bench", "tiny-vlm",
                                *(sys.argv[1:] if argv is None else argv)]),
@@ -266,8 +296,16 @@ def main(argv: list[str] | None = None) -> int:
 
     init_dir = args.out.with_name(f".{args.out.name}.init")
     save(model, processor, init_dir, spec, overwrite=True)
+    trainer = {}
+    if args.align_weight:
+        from trainers.align import AlignSFTTrainer
+
+        config = align_config(args)
+        trainer = {"trainer_class": AlignSFTTrainer,
+                   "trainer_kwargs": lambda rows: {"align_rows": rows, "align": config,
+                                                   "seed": args.seed}}
     try:
-        return sft.main(pretrain_argv(args, init_dir))
+        return sft.main(pretrain_argv(args, init_dir), **trainer)
     finally:
         shutil.rmtree(init_dir, ignore_errors=True)
 

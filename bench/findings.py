@@ -1,0 +1,175 @@
+"""Reproduce docs/findings.md: does the from-config family show cross-modal transfer?
+
+    python bench/findings.py --out findings_out                 # every experiment, 1 seed
+    python bench/findings.py --out findings_out --seeds 0 1 2   # 3 seeds (3x the time)
+    python bench/findings.py --out findings_out --only recipe   # one experiment
+    python bench/findings.py --out findings_out --write docs/findings.md
+
+Each case is one `persona-bench demo` run (dataset -> tiny VLM + alignment pretraining ->
+fine-tune on one modality -> lmms-eval + likelihood -> score) in OUT/<case>-s<seed>; a case
+whose run folder is complete is not rerun, so an interrupted sweep resumes. Every number
+is recomputed from the stored per-sample logs by the leaderboard's scorer: held-out test
+questions, 95% paired bootstrap intervals over personas, chance per fact from the dataset,
+and the pretrained model before the one-modality fine-tune as the untrained baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from leaderboards.bootstrap import Interval
+from leaderboards.scoring import score_results
+from persona_bench.atomic import write_text_atomic
+from persona_bench.pipeline import DEMO, DIRECTIONS, _results_dir, demo, demo_parser
+
+
+@dataclass(frozen=True)
+class Case:
+    """One demo run of an experiment: a label and the demo flags that differ from the default."""
+
+    label: str
+    args: tuple[str, ...] = ()
+    directions: tuple[str, ...] = DIRECTIONS
+
+
+# The demo's recipe before issue 14, for the "before / after" comparison.
+OLD_RECIPE = ("--pretrain-tasks", "caption", "facts", "--pretrain-steps", "300",
+              "--patch-size", "8", "--train-args=--train_projector true")
+
+
+def _budget(steps: int) -> Case:
+    return Case(f"{steps} alignment steps", ("--pretrain-steps", str(steps)), ("img2text",))
+
+
+# Experiments by name: the table they fill, and their cases (registration, not branches).
+EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
+    "recipe": ("The demo recipe against the recipe before issue 14 (both directions)", (
+        Case("demo recipe"),
+        Case("old recipe", OLD_RECIPE),
+    )),
+    "budget": ("Transfer vs alignment budget (pretraining steps on the pool), img2text", tuple(
+        _budget(steps) for steps in (50, DEMO["pretrain_steps"] // 2)
+    ) + (Case(f"{DEMO['pretrain_steps']} alignment steps (demo)", (), ("img2text",)),)),
+    "size": ("Transfer vs model size, img2text", (
+        Case("xs (~5M)", (), ("img2text",)),
+        Case("s (~30M)", ("--size", "s"), ("img2text",)),
+    )),
+}
+METRICS = ("source", "target", "gap", "likelihood_source", "likelihood_target", "seen",
+           "base_target")
+
+
+def case_dir(out: Path, case: Case, seed: int) -> Path:
+    slug = "".join(c if c.isalnum() else "-" for c in case.label.lower()).strip("-")
+    return out / f"{slug}-s{seed}"
+
+
+def run_case(out: Path, case: Case, seed: int) -> dict:
+    """Run (or resume) one case for its directions; returns its scores and wall times."""
+    folder = case_dir(out, case, seed)
+    result_file = folder / "findings.json"
+    if result_file.is_file():
+        return json.loads(result_file.read_text())
+    rows = []
+    started = time.perf_counter()
+    for direction in case.directions:
+        args = demo_parser().parse_args(
+            [*case.args, "--direction", direction, "--seed", str(seed), "--out", str(folder)])
+        demo(args)
+        rows.append(score_row(folder, direction))
+    result = {"label": case.label, "args": list(case.args), "seed": seed, "rows": rows,
+              "seconds": round(time.perf_counter() - started, 1)}
+    write_text_atomic(result_file, json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _plain(iv: Interval) -> list[float | None]:
+    return [iv.value, iv.low, iv.high]
+
+
+def score_row(folder: Path, direction: str) -> dict:
+    run = folder / "run"
+    results = _results_dir(run / direction / "eval")
+    base = _results_dir(run / "base_eval" / direction)
+    score = score_results(results, direction, base, dataset=folder / "data")
+    group = score.directions[direction].groups["all"]
+    return {"direction": direction, "chance": group.chance,
+            "likelihood_chance": group.likelihood_chance,
+            "n_personas": score.directions[direction].n_personas,
+            **{m: _plain(group.metrics[m]) for m in METRICS if m in group.metrics}}
+
+
+def _cell(value: list[float | None] | None) -> str:
+    if not value or value[0] is None:
+        return "—"
+    return f"{value[0]:.3f} [{value[1]:.3f}, {value[2]:.3f}]"
+
+
+def verdicts(row: dict) -> str:
+    """Goal 1 and 2 of issue 14 for one row, from the lower ends of the intervals."""
+    above = row["target"][1] > row["chance"]
+    above_lik = row["likelihood_target"][1] > row["likelihood_chance"]
+    gap = row["gap"][1] > 0
+    return (f"target > chance: {'yes' if above else 'no'}; likelihood target > chance: "
+            f"{'yes' if above_lik else 'no'}; gap > 0: {'yes' if gap else 'no'}")
+
+
+def table(results: list[dict]) -> str:
+    head = ("| case | seed | direction | source ↑ | target ↑ | gap ↓ | lik. source ↑ | "
+            "lik. target ↑ | seen ↑ | untrained target | chance (exact / lik.) | verdict |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for result in results:
+        for row in result["rows"]:
+            cells = [result["label"], str(result["seed"]), row["direction"],
+                     *(_cell(row.get(m)) for m in ("source", "target", "gap", "likelihood_source",
+                                                    "likelihood_target", "seen", "base_target")),
+                     f"{row['chance']:.3f} / {row['likelihood_chance']:.2f}", verdicts(row)]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def asymmetry(results: list[dict]) -> str:
+    """Target recall img2text vs text2img for every run that has both directions."""
+    lines = []
+    for result in results:
+        by = {row["direction"]: row for row in result["rows"]}
+        if set(by) != set(DIRECTIONS):
+            continue
+        a, b = by["img2text"], by["text2img"]
+        for metric in ("target", "likelihood_target"):
+            diff = a[metric][0] - b[metric][0]
+            apart = a[metric][1] > b[metric][2] or b[metric][1] > a[metric][2]
+            lines.append(f"- {result['label']} (seed {result['seed']}), {metric}: img2text "
+                         f"{a[metric][0]:.3f} vs text2img {b[metric][0]:.3f} (difference "
+                         f"{diff:+.3f}; intervals {'do not overlap' if apart else 'overlap'})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="findings_out", help="work folder (resumable)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--only", nargs="+", choices=EXPERIMENTS, help="experiments to run")
+    parser.add_argument("--write", help="also write the Markdown tables to this file")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    sections = []
+    for name in args.only or EXPERIMENTS:
+        title, cases = EXPERIMENTS[name]
+        results = [run_case(out, case, seed) for case in cases for seed in args.seeds]
+        sections.append(f"### {title}\n\n{table(results)}\n\n{asymmetry(results)}".rstrip())
+        write_text_atomic(out / f"{name}.json", json.dumps(results, indent=2) + "\n")
+    text = "\n\n".join(sections) + "\n"
+    print(text)
+    if args.write:
+        write_text_atomic(Path(args.write), text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
