@@ -39,27 +39,25 @@ class Case:
 
 # The demo's recipe before issue 14, for the "before / after" comparison.
 OLD_RECIPE = ("--pretrain-tasks", "caption", "facts", "--pretrain-steps", "300",
-              "--patch-size", "8", "--train-args=--train_projector true")
-
-
-def _budget(steps: int) -> Case:
-    return Case(f"{steps} alignment steps", ("--pretrain-steps", str(steps)), ("img2text",))
-
+              "--patch-size", "8", "--align-weight", "0", "--train-args=--train_projector true")
+DEMO_RECIPE = Case("demo recipe")
 
 # Experiments by name: the table they fill, and their cases (registration, not branches).
+# A case shared by two experiments (same label) is run once.
 EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
-    "recipe": ("The demo recipe against the recipe before issue 14 (both directions)", (
-        Case("demo recipe"),
-        Case("old recipe", OLD_RECIPE),
+    "recipe": ("The demo recipe (`persona-bench demo`), both directions", (DEMO_RECIPE,)),
+    "alignment": ("Transfer vs alignment (loss on/off, pretraining steps), img2text", (
+        DEMO_RECIPE,
+        Case("no alignment loss", ("--align-weight", "0"), ("img2text",)),
+        Case(f"{DEMO['pretrain_steps'] // 4} alignment steps",
+             ("--pretrain-steps", str(DEMO["pretrain_steps"] // 4)), ("img2text",)),
     )),
-    "budget": ("Transfer vs alignment budget (pretraining steps on the pool), img2text", tuple(
-        _budget(steps) for steps in (50, DEMO["pretrain_steps"] // 2)
-    ) + (Case(f"{DEMO['pretrain_steps']} alignment steps (demo)", (), ("img2text",)),)),
+    "before": ("The demo recipe before issue 14, both directions", (
+        Case("recipe before issue 14", OLD_RECIPE),)),
     "size": ("Transfer vs model size, img2text", (
-        Case("xs (~5M)", (), ("img2text",)),
-        Case("s (~30M)", ("--size", "s"), ("img2text",)),
-    )),
+        DEMO_RECIPE, Case("s (~30M)", ("--size", "s"), ("img2text",)))),
 }
+DEFAULT_EXPERIMENTS = ("recipe", "alignment")
 METRICS = ("source", "target", "gap", "likelihood_source", "likelihood_target", "seen",
            "base_target")
 
@@ -75,15 +73,14 @@ def run_case(out: Path, case: Case, seed: int) -> dict:
     result_file = folder / "findings.json"
     if result_file.is_file():
         return json.loads(result_file.read_text())
-    rows = []
+    direction = "both" if set(case.directions) == set(DIRECTIONS) else case.directions[0]
     started = time.perf_counter()
-    for direction in case.directions:
-        args = demo_parser().parse_args(
-            [*case.args, "--direction", direction, "--seed", str(seed), "--out", str(folder)])
-        demo(args)
-        rows.append(score_row(folder, direction))
-    result = {"label": case.label, "args": list(case.args), "seed": seed, "rows": rows,
-              "seconds": round(time.perf_counter() - started, 1)}
+    steps, _ = demo(demo_parser().parse_args(
+        [*case.args, "--direction", direction, "--seed", str(seed), "--out", str(folder)]))
+    result = {"label": case.label, "args": list(case.args), "seed": seed,
+              "rows": [score_row(folder, d) for d in case.directions],
+              "seconds": round(time.perf_counter() - started, 1),
+              "steps": [[name, round(sec, 1), status] for name, sec, status in steps.times]}
     write_text_atomic(result_file, json.dumps(result, indent=2) + "\n")
     return result
 
@@ -154,14 +151,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="findings_out", help="work folder (resumable)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--only", nargs="+", choices=EXPERIMENTS, help="experiments to run")
+    parser.add_argument("--only", nargs="+", choices=EXPERIMENTS, default=DEFAULT_EXPERIMENTS,
+                        help="experiments to run (default: %(default)s)")
+    parser.add_argument("--cases", nargs="+", metavar="LABEL",
+                        help="only the cases whose label contains one of these (the others "
+                        "are left out of the tables; to run sweeps side by side)")
     parser.add_argument("--write", help="also write the Markdown tables to this file")
     args = parser.parse_args(argv)
     out = Path(args.out)
     sections = []
-    for name in args.only or EXPERIMENTS:
+    for name in args.only:
         title, cases = EXPERIMENTS[name]
-        results = [run_case(out, case, seed) for case in cases for seed in args.seeds]
+        chosen = [c for c in cases if not args.cases or any(k in c.label for k in args.cases)]
+        results = [run_case(out, case, seed) for case in chosen for seed in args.seeds]
         sections.append(f"### {title}\n\n{table(results)}\n\n{asymmetry(results)}".rstrip())
         write_text_atomic(out / f"{name}.json", json.dumps(results, indent=2) + "\n")
     text = "\n\n".join(sections) + "\n"

@@ -306,12 +306,15 @@ DEMO = {
     "pretrain_personas": 100,
     "image_size": 64,
     "variants": 5,
-    "pretrain_steps": 300,
-    "patch_size": None,
-    "pretrain_tasks": ["caption", "facts"],
-    "align_weight": 0.0,
+    "pretrain_steps": 400,
+    # Issue 14 recipe (docs/findings.md): 16 image tokens, pool questions on appearance and
+    # facts in both modalities plus the cross-modal alignment loss, and a one-modality
+    # fine-tune that leaves the vision tower and projector as the alignment made them.
+    "patch_size": 16,
+    "pretrain_tasks": ["appearance", "facts"],
+    "align_weight": 1.0,
     "pretrain_args": [],
-    "train_args": [],
+    "train_args": ["--train_projector", "false"],
 }
 
 
