@@ -22,6 +22,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+from torch.nn import functional as F
+
 from leaderboards.bootstrap import Interval
 from leaderboards.scoring import score_results
 from persona_bench.atomic import write_text_atomic
@@ -62,6 +65,10 @@ METRICS = ("source", "target", "gap", "likelihood_source", "likelihood_target", 
            "base_target")
 
 
+def args_size(case: Case) -> str:
+    return demo_parser().parse_args(list(case.args)).size
+
+
 def case_dir(out: Path, case: Case, seed: int) -> Path:
     slug = "".join(c if c.isalnum() else "-" for c in case.label.lower()).strip("-")
     return out / f"{slug}-s{seed}"
@@ -72,17 +79,67 @@ def run_case(out: Path, case: Case, seed: int) -> dict:
     folder = case_dir(out, case, seed)
     result_file = folder / "findings.json"
     if result_file.is_file():
-        return json.loads(result_file.read_text())
+        result = json.loads(result_file.read_text())
+        if "identification" not in result:  # a run from before this measurement existed
+            result["identification"] = identification(
+                folder / f"tiny-vlm-{args_size(case)}", folder / "data")
+            write_text_atomic(result_file, json.dumps(result, indent=2) + "\n")
+        return result
     direction = "both" if set(case.directions) == set(DIRECTIONS) else case.directions[0]
     started = time.perf_counter()
     steps, _ = demo(demo_parser().parse_args(
         [*case.args, "--direction", direction, "--seed", str(seed), "--out", str(folder)]))
+    size = args_size(case)
     result = {"label": case.label, "args": list(case.args), "seed": seed,
+              "identification": identification(folder / f"tiny-vlm-{size}", folder / "data"),
               "rows": [score_row(folder, d) for d in case.directions],
               "seconds": round(time.perf_counter() - started, 1),
               "steps": [[name, round(sec, 1), status] for name, sec, status in steps.times]}
     write_text_atomic(result_file, json.dumps(result, indent=2) + "\n")
     return result
+
+
+@torch.inference_mode()
+def identification(model_dir: Path, data: Path) -> dict[str, float]:
+    """Do the two routes meet? Cross-modal identification from the pretrained model's states.
+
+    For each target persona: the language model's state at the last prompt position of the
+    7 fact questions (template 0 for everyone, so question text cannot match them), from the
+    held-out portrait and from the held-out description, averaged over the questions and
+    centred per modality. Top-1 accuracy of finding a portrait's own description among all
+    personas by cosine (and back), averaged over the LM layers; chance is 1 / personas.
+    """
+    from datasets import load_dataset
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from persona_gen.rows import text_question
+    from persona_gen.vocab import QUESTIONS
+    from trainers.prompting import build_prompt, encode_prompts
+
+    model = AutoModelForImageTextToText.from_pretrained(model_dir).eval()
+    processor = AutoProcessor.from_pretrained(model_dir)
+    people = load_dataset(str(data), "personas", split="train")
+
+    def state(question: str, images: list) -> torch.Tensor:
+        prompt = build_prompt(processor, [{"role": "user", "content": question}], images)
+        hidden = model(**encode_prompts(processor, [prompt], [images]),
+                       output_hidden_states=True).hidden_states
+        return torch.stack([h[0, -1] for h in hidden[1:]])  # layers x width
+
+    routes = {"image": [], "text": []}
+    for person in people:
+        asked = [qs[0] for qs in QUESTIONS.values()]
+        routes["image"].append(torch.stack([state(q, [person["images"][-1]])
+                                            for q in asked]).mean(0))
+        routes["text"].append(torch.stack([
+            state(text_question(person["descriptions"][-1], q), []) for q in asked]).mean(0))
+    a, b = (torch.stack(v).transpose(0, 1) for v in routes.values())  # layers x P x W
+    a, b = (F.normalize(x - x.mean(1, keepdim=True), dim=-1) for x in (a, b))
+    sim = a @ b.transpose(1, 2)
+    own = torch.arange(sim.shape[1])
+    return {"img2text": (sim.argmax(2) == own).float().mean().item(),
+            "text2img": (sim.argmax(1) == own).float().mean().item(),
+            "chance": 1 / sim.shape[1]}
 
 
 def _plain(iv: Interval) -> list[float | None]:
@@ -107,6 +164,10 @@ def _cell(value: list[float | None] | None) -> str:
     return f"{value[0]:.3f} [{value[1]:.3f}, {value[2]:.3f}]"
 
 
+def _ident(ident: dict[str, float]) -> str:
+    return f"{ident['img2text']:.2f} / {ident['text2img']:.2f} ({ident['chance']:.2f})"
+
+
 def verdicts(row: dict) -> str:
     """Goal 1 and 2 of issue 14 for one row, from the lower ends of the intervals."""
     above = row["target"][1] > row["chance"]
@@ -118,14 +179,16 @@ def verdicts(row: dict) -> str:
 
 def table(results: list[dict]) -> str:
     head = ("| case | seed | direction | source ↑ | target ↑ | gap ↓ | lik. source ↑ | "
-            "lik. target ↑ | seen ↑ | untrained target | chance (exact / lik.) | verdict |")
+            "lik. target ↑ | seen ↑ | untrained target | chance (exact / lik.) | "
+            "routes meet (id. i→t / t→i, chance) | verdict |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for result in results:
         for row in result["rows"]:
             cells = [result["label"], str(result["seed"]), row["direction"],
                      *(_cell(row.get(m)) for m in ("source", "target", "gap", "likelihood_source",
                                                     "likelihood_target", "seen", "base_target")),
-                     f"{row['chance']:.3f} / {row['likelihood_chance']:.2f}", verdicts(row)]
+                     f"{row['chance']:.3f} / {row['likelihood_chance']:.2f}",
+                     _ident(result["identification"]), verdicts(row)]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -145,6 +208,18 @@ def asymmetry(results: list[dict]) -> str:
                          f"{a[metric][0]:.3f} vs text2img {b[metric][0]:.3f} (difference "
                          f"{diff:+.3f}; intervals {'do not overlap' if apart else 'overlap'})")
     return "\n".join(lines)
+
+
+BEGIN, END = "<!-- findings.py tables: begin -->", "<!-- findings.py tables: end -->"
+
+
+def write_tables(path: Path, text: str) -> None:
+    """Replace the tables between the BEGIN/END markers of `path` (the whole file if none)."""
+    old = path.read_text() if path.is_file() else ""
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        text = f"{head}{BEGIN}\n{text}{END}{rest.split(END, 1)[1]}"
+    write_text_atomic(path, text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n\n".join(sections) + "\n"
     print(text)
     if args.write:
-        write_text_atomic(Path(args.write), text)
+        write_tables(Path(args.write), text)
     return 0
 
 
