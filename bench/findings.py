@@ -1,6 +1,6 @@
 """Reproduce docs/findings.md: does the from-config family show cross-modal transfer?
 
-    python bench/findings.py --out findings_out                 # every experiment, 1 seed
+    python bench/findings.py --out findings_out                 # recipe + alignment, 1 seed
     python bench/findings.py --out findings_out --seeds 0 1 2   # 3 seeds (3x the time)
     python bench/findings.py --out findings_out --only recipe   # one experiment
     python bench/findings.py --out findings_out --write docs/findings.md
