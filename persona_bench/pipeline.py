@@ -329,8 +329,15 @@ DEMO = {
     "pretrain_personas": 100,
     "image_size": 64,
     "variants": 5,
-    "pretrain_steps": 300,
-    "train_args": ["--save_strategy", "no"],
+    "pretrain_steps": 400,
+    # Issue 14 recipe (docs/findings.md): 16 image tokens, pool questions on appearance and
+    # facts in both modalities plus the cross-modal alignment loss, and a one-modality
+    # fine-tune that leaves the vision tower and projector as the alignment made them.
+    "patch_size": 16,
+    "pretrain_tasks": ["appearance", "facts"],
+    "align_weight": 1.0,
+    "pretrain_args": [],
+    "train_args": ["--train_projector", "false"],
 }
 
 
@@ -353,8 +360,19 @@ def demo_parser() -> argparse.ArgumentParser:
     parser.add_argument("--direction", default="both", help="img2text | text2img | both")
     parser.add_argument("--image-size", type=positive_int("--image-size"),
                         default=DEMO["image_size"])
+    parser.add_argument("--patch-size", type=positive_int("--patch-size"),
+                        default=DEMO["patch_size"],
+                        help="vision patch size of the tiny VLM (fewer, coarser image tokens)")
     parser.add_argument("--variants", type=positive_int("--variants"), default=DEMO["variants"],
                         help="images / descriptions per persona (the last one is held out)")
+    parser.add_argument("--pretrain-tasks", nargs="+", default=DEMO["pretrain_tasks"],
+                        metavar="TASK", help="rows of the alignment pool (see `gen --help`)")
+    parser.add_argument("--align-weight", type=float, default=DEMO["align_weight"],
+                        help="cross-modal alignment loss in pretraining (0: SFT only)")
+    parser.add_argument("--pretrain-args", default=" ".join(DEMO["pretrain_args"]),
+                        help="extra trainers/sft.py arguments of the alignment stage, one string")
+    parser.add_argument("--train-args", default=" ".join(DEMO["train_args"]),
+                        help="extra trainers/sft.py arguments of the one-modality fine-tune")
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -381,6 +399,7 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
             image_size=args.image_size,
             variants=args.variants,
             pretrain_personas=args.pretrain_personas,
+            pretrain_tasks=args.pretrain_tasks,
             overwrite=True,
         ),
     )
@@ -388,7 +407,9 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
     def build() -> None:
         argv = ["--out", str(base), "--size", args.size, "--pretrain", "--data", str(data),
                 "--seed", str(args.seed), "--pretrain-steps", str(args.pretrain_steps),
-                "--overwrite"]
+                f"--pretrain-args={args.pretrain_args}", "--overwrite",
+                "--align-weight", str(args.align_weight),
+                *(["--patch-size", str(args.patch_size)] if args.patch_size else [])]
         if tiny_vlm(argv):
             raise UserError("building the tiny VLM failed; see the log above")
 
@@ -397,7 +418,7 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
         ["--model", str(base), "--data", str(data), "--out", str(out / "run"),
          "--direction", args.direction, "--name", f"tiny-vlm-{args.size} (demo)"]
     )
-    train_args = [*DEMO["train_args"], "--seed", str(args.seed)]
+    train_args = ["--save_strategy", "no", *args.train_args.split(), "--seed", str(args.seed)]
     if args.epochs:
         train_args += ["--num_train_epochs", str(args.epochs)]
     return steps, run_pipeline(run_args, train_args, steps)

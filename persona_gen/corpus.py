@@ -8,6 +8,7 @@ from persona_gen.describe import HELD_OUT_STYLES, TRAIN_STYLES, describe
 from persona_gen.rows import TEXT_PREFIX
 from persona_gen.vocab import (
     APPEARANCE,
+    APPEARANCE_QUESTIONS,
     CAPTION_QUESTIONS,
     FACTS,
     QUESTIONS,
@@ -19,7 +20,7 @@ from persona_gen.vocab import (
 def corpus_texts(descriptions: int = 400, seed: int = 0) -> list[str]:
     """Every name part, fact value and question, plus sampled descriptions (deterministic)."""
     rng = random.Random(f"corpus:{seed}")
-    texts = [TEXT_PREFIX, *CAPTION_QUESTIONS]
+    texts = [TEXT_PREFIX, *CAPTION_QUESTIONS, *APPEARANCE_QUESTIONS.values()]
     texts += [q for questions in QUESTIONS.values() for q in questions]
     texts += [
         f"{first} {last}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -15,7 +16,13 @@ from persona_gen import __version__
 from persona_gen.personas import Persona, sample_personas
 from persona_gen.publish import CARD, card_text, content_hash, layout_of, write_split
 from persona_gen.renderers import RENDERERS, RenderJob, get_renderer
-from persona_gen.rows import PersonaMedia, all_configs, make_descriptions
+from persona_gen.rows import (
+    DEFAULT_PRETRAIN_TASKS,
+    PRETRAIN_TASKS,
+    PersonaMedia,
+    all_configs,
+    make_descriptions,
+)
 from persona_gen.vocab import APPEARANCE, FACTS
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 16
@@ -87,6 +94,7 @@ def generate_dataset(
     image_size: int = 224,
     variants: int = 4,
     pretrain_personas: int = 200,
+    pretrain_tasks: Sequence[str] = DEFAULT_PRETRAIN_TASKS,
     renderer: str = "procedural",
     t2i_model: str | None = None,
     workers: int | None = None,
@@ -104,11 +112,16 @@ def generate_dataset(
         )
     if not 16 <= image_size <= 2048:
         raise UserError(f"--image-size must be between 16 and 2048 pixels (got {image_size})")
+    unknown = [t for t in pretrain_tasks if t not in PRETRAIN_TASKS]
+    if unknown or not pretrain_tasks:
+        raise UserError(f"unknown or no pretraining tasks {unknown or list(pretrain_tasks)}; "
+                        f"use some of: {', '.join(PRETRAIN_TASKS)}")
     check_output_dir(out, overwrite)
     workers = workers or os.cpu_count() or 1
     options = {
         "num_personas": num_personas,
         "pretrain_personas": pretrain_personas,
+        "pretrain_tasks": list(pretrain_tasks),
         "image_size": image_size,
         "variants": variants,
         "renderer": renderer,
@@ -131,7 +144,8 @@ def generate_dataset(
     counts: dict[str, dict[str, int]] = {}
     shards: dict[str, dict[str, list[Path]]] = {}
     with atomic_dir(out, overwrite=overwrite or out.exists()) as tmp:
-        parts = list(all_configs(media[:num_personas], media[num_personas:], seed))
+        parts = list(all_configs(media[:num_personas], media[num_personas:], seed,
+                                 pretrain_tasks))
         for config, split, rows in tqdm(
             parts, desc="writing parquet", unit="split", disable=bar_disabled(progress)
         ):

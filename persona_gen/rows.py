@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from persona_gen.describe import HELD_OUT_STYLES, TRAIN_STYLES, describe
 from persona_gen.personas import Persona
-from persona_gen.schema import DIRECTIONS, SFT_CONFIGS
-from persona_gen.vocab import ALL_FACTS, CAPTION_QUESTIONS, QUESTIONS, TRAIN_TEMPLATES
+from persona_gen.schema import DIRECTIONS, MODALITIES, SFT_CONFIGS
+from persona_gen.vocab import (
+    ALL_FACTS,
+    APPEARANCE_QUESTIONS,
+    CAPTION_QUESTIONS,
+    QUESTIONS,
+    TRAIN_TEMPLATES,
+)
 
 TEXT_PREFIX = "Consider the following person."
 
@@ -98,48 +104,90 @@ def direction_splits(
     return splits
 
 
-def pretrain_rows(pool: list[PersonaMedia], seed: int) -> list[dict]:
-    """Alignment rows on the disjoint pool: captions plus questions in both modalities.
+class PretrainContext:
+    """One pool persona while its pretraining rows are made: media, every description style
+    and a per-persona random stream (so each task's rows are deterministic)."""
+
+    def __init__(self, media: PersonaMedia, seed: int) -> None:
+        p = media.persona
+        self.styles = len(TRAIN_STYLES) + len(HELD_OUT_STYLES)
+        self.texts = [
+            describe(p.appearance, k, k >= len(TRAIN_STYLES), f"{seed}:{p.persona_id}")
+            for k in range(self.styles)
+        ]
+        self.media = PersonaMedia(p, media.images, self.texts)
+        self.rng = random.Random(f"{seed}:pretrain:{p.persona_id}")
+
+    def text(self) -> str:
+        return self.texts[self.rng.randrange(self.styles)]
+
+
+def _caption(ctx: PretrainContext, v: int) -> list[dict]:
+    """Portrait -> a description (image captioning)."""
+    c = ctx.rng.randrange(len(CAPTION_QUESTIONS))
+    return [qa_row(ctx.media, "description", "image", v, c, question=CAPTION_QUESTIONS[c],
+                   answer=ctx.text())]
+
+
+def _paraphrase(ctx: PretrainContext, v: int) -> list[dict]:
+    """Description -> another description style (the text side of captioning)."""
+    c = ctx.rng.randrange(len(CAPTION_QUESTIONS))
+    k = ctx.rng.randrange(ctx.styles)
+    answer = ctx.texts[(k + 1 + ctx.rng.randrange(ctx.styles - 1)) % ctx.styles]
+    return [qa_row(ctx.media, "description", "text", k, c, question=CAPTION_QUESTIONS[c],
+                   answer=answer)]
+
+
+APPEARANCE_PER_VARIANT = 4  # attributes asked per image variant, in each modality
+
+
+def _appearance(ctx: PretrainContext, v: int) -> list[dict]:
+    """A few visible attributes asked from the portrait and from a description."""
+    attrs = list(APPEARANCE_QUESTIONS)
+    rows = []
+    for modality in MODALITIES:
+        for a in ctx.rng.sample(range(len(attrs)), APPEARANCE_PER_VARIANT):
+            variant = v if modality == "image" else ctx.rng.randrange(ctx.styles)
+            rows.append(qa_row(ctx.media, attrs[a], modality, variant, a,
+                               question=APPEARANCE_QUESTIONS[attrs[a]],
+                               answer=ctx.media.persona.appearance[attrs[a]]))
+    return rows
+
+
+def _facts(ctx: PretrainContext, v: int) -> list[dict]:
+    """Every fact of the pool persona, asked from the portrait and from a description."""
+    rows = []
+    for fact in ALL_FACTS:
+        rows.append(qa_row(ctx.media, fact, "image", v, ctx.rng.randrange(len(QUESTIONS[fact]))))
+        rows.append(qa_row(ctx.media, fact, "text", ctx.rng.randrange(ctx.styles),
+                           ctx.rng.randrange(len(QUESTIONS[fact]))))
+    return rows
+
+
+# Pretraining tasks by name: each gives the rows of one pool persona and image variant.
+PRETRAIN_TASKS: dict[str, Callable[[PretrainContext, int], list[dict]]] = {
+    "caption": _caption,
+    "paraphrase": _paraphrase,
+    "appearance": _appearance,
+    "facts": _facts,
+}
+DEFAULT_PRETRAIN_TASKS: tuple[str, ...] = ("caption", "facts")
+
+
+def pretrain_rows(pool: list[PersonaMedia], seed: int,
+                  tasks: Sequence[str] = DEFAULT_PRETRAIN_TASKS) -> list[dict]:
+    """Alignment rows on the disjoint pool, from the `PRETRAIN_TASKS` named in `tasks`.
 
     The pool sees every question template and every description style: it stands in for
     the broad pretraining of a real VLM, and shares no persona with the target set.
     """
-    styles = len(TRAIN_STYLES) + len(HELD_OUT_STYLES)
     rows: list[dict] = []
     for media in pool:
-        p = media.persona
-        rng = random.Random(f"{seed}:pretrain:{p.persona_id}")
-        texts = [
-            describe(p.appearance, k, k >= len(TRAIN_STYLES), f"{seed}:{p.persona_id}")
-            for k in range(styles)
-        ]
-        media = PersonaMedia(p, media.images, texts)
+        ctx = PretrainContext(media, seed)
         for v in range(len(media.images)):
-            c = rng.randrange(len(CAPTION_QUESTIONS))
-            rows.append(
-                qa_row(
-                    media,
-                    "description",
-                    "image",
-                    v,
-                    c,
-                    question=CAPTION_QUESTIONS[c],
-                    answer=texts[rng.randrange(styles)],
-                )
-            )
-            for fact in ALL_FACTS:
-                rows.append(qa_row(media, fact, "image", v, rng.randrange(len(QUESTIONS[fact]))))
-                rows.append(
-                    qa_row(
-                        media,
-                        fact,
-                        "text",
-                        rng.randrange(styles),
-                        rng.randrange(len(QUESTIONS[fact])),
-                    )
-                )
-    rows = list({row["id"]: row for row in rows}.values())  # drop rare exact repeats
-    return rows
+            for task in tasks:
+                rows += PRETRAIN_TASKS[task](ctx, v)
+    return list({row["id"]: row for row in rows}.values())  # drop rare exact repeats
 
 
 def persona_row(media: PersonaMedia) -> dict:
@@ -167,7 +215,10 @@ def sft_row(row: dict) -> dict:
 
 
 def all_configs(
-    people: list[PersonaMedia], pool: list[PersonaMedia], seed: int
+    people: list[PersonaMedia],
+    pool: list[PersonaMedia],
+    seed: int,
+    pretrain_tasks: Sequence[str] = DEFAULT_PRETRAIN_TASKS,
 ) -> Iterator[tuple[str, str, list[dict]]]:
     """Yield (config, split, rows) for every config of the dataset."""
     train: dict[str, list[dict]] = {}
@@ -177,7 +228,7 @@ def all_configs(
         for split, rows in splits.items():
             yield direction, split, rows
     if pool:
-        yield "pretrain", "train", pretrain_rows(pool, seed)
+        yield "pretrain", "train", pretrain_rows(pool, seed, pretrain_tasks)
     yield "personas", "train", [persona_row(m) for m in people]
     for config, direction in SFT_CONFIGS.items():
         yield config, "train", [sft_row(row) for row in train[direction]]

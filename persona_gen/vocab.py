@@ -261,6 +261,25 @@ CAPTION_QUESTIONS: tuple[str, ...] = (
     "What does this person look like?",
 )
 
+# One question per visible attribute (pretraining only: the answer is in the portrait and
+# in the description, so these teach both modalities to read the same attributes).
+APPEARANCE_QUESTIONS: dict[str, str] = {
+    "gender": "What is this person's gender presentation?",
+    "age": "How old does this person look?",
+    "skin_tone": "What skin tone does this person have?",
+    "face_shape": "What shape is this person's face?",
+    "hair_color": "What colour is this person's hair?",
+    "hair_style": "How is this person's hair styled?",
+    "eye_color": "What colour are this person's eyes?",
+    "facial_hair": "What facial hair does this person have?",
+    "eyewear": "What does this person wear on their eyes?",
+    "headwear": "What does this person wear on their head?",
+    "earrings": "What earrings does this person wear?",
+    "clothing_color": "What colour is this person's clothing?",
+    "clothing_style": "What kind of clothing does this person wear?",
+    "background": "What colour is the background?",
+}
+
 
 @cache
 def _name_list(filename: str) -> tuple[str, ...]:

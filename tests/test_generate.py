@@ -78,6 +78,7 @@ def test_failure_mid_write_leaves_previous_dataset_intact(tmp_path, monkeypatch)
         (dict(image_size=4), "--image-size"),
         (dict(num_personas=0), "--num-personas"),
         (dict(num_personas=10**9), "at most"),
+        (dict(pretrain_tasks=("ocr",)), "pretraining tasks"),
     ],
 )
 def test_bad_options_are_one_line_user_errors(tmp_path, kwargs, message):

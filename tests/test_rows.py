@@ -2,8 +2,10 @@ from collections import Counter
 
 from datasets import load_dataset
 
+from persona_gen.generate import generate_dataset
+from persona_gen.rows import PRETRAIN_TASKS
 from persona_gen.schema import DIRECTIONS, QA_FEATURES, QA_SPLITS
-from persona_gen.vocab import ALL_FACTS, TRAIN_TEMPLATES
+from persona_gen.vocab import ALL_FACTS, APPEARANCE, TRAIN_TEMPLATES
 
 
 def _split(dataset_dir, config, split):
@@ -15,7 +17,7 @@ def test_no_question_contains_its_answer(dataset_dir):
         for split in QA_SPLITS if config in DIRECTIONS else ("train",):
             ds = _split(dataset_dir, config, split).select_columns(["question", "answer", "fact"])
             for row in ds:
-                if row["fact"] != "description":
+                if row["fact"] in ALL_FACTS:  # descriptions and appearance are meant to
                     assert row["answer"].lower() not in row["question"].lower(), row
 
 
@@ -67,3 +69,19 @@ def test_pretrain_pool_is_disjoint_and_has_captions(dataset_dir):
     assert not set(pool.filter(lambda r: r["fact"] == "name")["answer"]) & set(people["name"])
     assert {"description", *ALL_FACTS} == set(pool["fact"])
     assert {"image", "text"} == set(pool["modality"])
+
+
+def test_pretrain_tasks_choose_the_pool_rows(tmp_path):
+    out = generate_dataset(tmp_path / "d", num_personas=2, pretrain_personas=3, image_size=32,
+                           variants=2, workers=1, progress=False,
+                           pretrain_tasks=tuple(PRETRAIN_TASKS))
+    pool = _split(out, "pretrain", "train")
+    def kind(fact: str) -> str:
+        return "fact" if fact in ALL_FACTS else "appearance" if fact in APPEARANCE else fact
+
+    kinds = Counter((kind(r["fact"]), r["modality"])
+                    for r in pool.select_columns(["fact", "modality"]))
+    assert set(kinds) == {(k, m) for k in ("description", "appearance", "fact")
+                          for m in ("image", "text")}
+    text = pool.filter(lambda r: r["fact"] == "description" and r["modality"] == "text")[0]
+    assert text["answer"] not in text["question"]  # a paraphrase, not a copy

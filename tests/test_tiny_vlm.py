@@ -10,6 +10,7 @@ from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor, LlavaForConditionalGeneration
 
 from persona_bench.cli import main as cli
+from persona_bench.errors import UserError
 from trainers import tiny_vlm
 from trainers.prompting import build_prompt, encode_prompts
 
@@ -66,6 +67,16 @@ def test_clip_qwen2_variant_and_seed_determinism():
     # CLIP drops its CLS token: 8x8 patches -> 64 image tokens.
     assert (inputs["input_ids"] == model.config.image_token_id).sum() == 64
     assert model(**inputs).logits.shape[-1] == len(processor.tokenizer)
+
+
+def test_patch_size_sets_the_number_of_image_tokens():
+    model, processor = tiny_vlm.build("xs", patch_size=16)
+    image = Image.new("RGB", (64, 64))
+    inputs = encode_prompts(processor, [build_prompt(processor, "Who?", [image])], [[image]])
+    assert (inputs["input_ids"] == model.config.image_token_id).sum() == 16  # (64 / 16) ** 2
+    assert model(**inputs).logits.shape[-1] == len(processor.tokenizer)
+    with pytest.raises(UserError, match="must divide"):
+        tiny_vlm.build("xs", patch_size=7)
 
 
 def test_cli_refuses_existing_out_and_pretrain_without_data(tiny_vlm_dir, tmp_path, capsys):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trainers import cli, families, tiny_vlm
+from trainers import align, cli, families, tiny_vlm
 
 
 def test_tiny_vlm_mirrors_agree():
@@ -11,6 +11,9 @@ def test_tiny_vlm_mirrors_agree():
     assert tuple(tiny_vlm.TEXT) == cli.TEXT_NAMES
     assert tuple(families.BUILDABLE) == cli.FAMILY_NAMES
     assert cli.DEFAULT_FAMILY == families.DEFAULT
+    defaults = align.AlignConfig()
+    assert cli.ALIGN_PERSONAS == defaults.personas
+    assert cli.ALIGN_TEMPERATURE == defaults.temperature
 
 
 def test_saved_train_help_is_the_real_one():

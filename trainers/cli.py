@@ -27,6 +27,7 @@ from persona_bench.checks import positive_int
 SIZE_HELP = {"xs": "~5M", "s": "~30M", "m": "~110M", "l": "~0.5B (GPU only)"}
 VISION_NAMES = ("siglip", "clip")
 TEXT_NAMES = ("llama", "qwen2")
+ALIGN_PERSONAS, ALIGN_TEMPERATURE = 8, 0.1  # trainers.align.AlignConfig's defaults
 FAMILY_NAMES = ("llava", "qwen2_5_vl", "qwen3_vl", "idefics3", "gemma3", "llava_onevision")
 DEFAULT_FAMILY = "llava"
 
@@ -50,6 +51,9 @@ def tiny_vlm_parser() -> ArgumentParser:
     parser.add_argument("--text", choices=TEXT_NAMES, default=None,
                         help="language model of --family llava (default llama)")
     parser.add_argument("--seed", type=int, default=0, help="weight-initialisation seed")
+    parser.add_argument("--patch-size", type=positive_int("--patch-size"), default=None,
+                        help="vision patch size (default: the preset's); larger means fewer, "
+                        "coarser image tokens: (image size / patch size) squared")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument("--pretrain", action="store_true",
                         help="align vision and text on the dataset's disjoint `pretrain` pool")
@@ -57,6 +61,13 @@ def tiny_vlm_parser() -> ArgumentParser:
     parser.add_argument("--pretrain-steps", type=positive_int("--pretrain-steps"), default=None,
                         help="optimizer steps of the alignment stage "
                         "(default: 600 on CPU, 3000 on GPU)")
+    parser.add_argument("--align-weight", type=float, default=0.0,
+                        help="weight of the cross-modal alignment loss added to the alignment "
+                        "stage (trainers/align.py; 0: SFT only)")
+    parser.add_argument("--align-personas", type=int, default=ALIGN_PERSONAS,
+                        help="pool personas per alignment batch (the InfoNCE negatives)")
+    parser.add_argument("--align-temperature", type=float, default=ALIGN_TEMPERATURE,
+                        help="softmax temperature of the alignment loss")
     parser.add_argument("--pretrain-args", default="",
                         help="extra trainers/sft.py arguments for the alignment stage, one string")
     return parser

@@ -25,6 +25,7 @@ import math
 import shlex
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -198,8 +199,14 @@ def staging_dir(out: Path) -> Path:
 
 
 def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig,
-            model_args: ModelConfig, command: str = "") -> Run:
-    """Check the output dir, load data and model, set what is trained, build the trainer."""
+            model_args: ModelConfig, command: str = "",
+            trainer_class: Callable[..., SFTTrainer] = SFTTrainer,
+            trainer_kwargs: Callable[[Dataset], dict] | None = None) -> Run:
+    """Check the output dir, load data and model, set what is trained, build the trainer.
+
+    `trainer_class` / `trainer_kwargs(rows)`: an `SFTTrainer` subclass and its extra
+    arguments (the alignment pretraining of `tiny_vlm` adds a loss this way).
+    """
     out = Path(training_args.output_dir)
     if not model_args.model_name_or_path:
         raise UserError("pass --model_name_or_path (a Hub id or a folder, e.g. from "
@@ -250,8 +257,10 @@ def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig
         training_args.num_train_epochs = 60.0 if model_args.use_peft else 30.0
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # pushed at the end
 
-    trainer = SFTTrainer(model=model, args=training_args, train_dataset=as_prompt_completion(rows),
-                         processing_class=processor, peft_config=peft_config)
+    extra = trainer_kwargs(rows) if trainer_kwargs else {}
+    trainer = trainer_class(model=model, args=training_args,
+                            train_dataset=as_prompt_completion(rows), processing_class=processor,
+                            peft_config=peft_config, **extra)
     return Run(script_args, training_args, model_args, rows, trainer, peft_config, num_parameters,
                parts.parameter_counts(trainer.model), resume, push_to_hub, command, final_out)
 
@@ -292,12 +301,13 @@ def finish(run: Run, result: TrainOutput) -> None:
     run.trainer.end()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, **trainer: Callable) -> int:
+    """`trainer`: `trainer_class` / `trainer_kwargs` for `prepare`."""
     command = shlex.join(sys.argv if argv is None else ["persona-bench", "train", *argv])
     script_args, training_args, model_args = parse_args(argv)
     requested = Path(training_args.output_dir)
     try:
-        run = prepare(script_args, training_args, model_args, command=command)
+        run = prepare(script_args, training_args, model_args, command=command, **trainer)
         finish(run, train(run))
     except BaseException:
         staging = staging_dir(requested)

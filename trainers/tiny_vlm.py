@@ -16,7 +16,7 @@ import json
 import shlex
 import shutil
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
@@ -32,6 +32,7 @@ from transformers import (
 
 from persona_bench.atomic import atomic_dir, write_text_atomic
 from persona_bench.errors import UserError
+from trainers.align import AlignConfig
 from trainers.families import DEFAULT, FAMILIES, Family, TinySize, Tokens
 from trainers.families.base import BOS_TURN, EOS_TURN, PAD
 from trainers.families.llava import IMAGE, TEXT, VISION
@@ -108,10 +109,22 @@ def family_options(family: Family, vision: str | None, text: str | None) -> dict
     return {key: given.get(key, values[0]) for key, values in family.options.items()}
 
 
+def preset_for(size: str, patch_size: int | None = None) -> TinySize:
+    """The size preset, with its patch size (hence the image-token count) overridden."""
+    preset = SIZES[size]
+    if patch_size is None:
+        return preset
+    if patch_size < 1 or preset.image_size % patch_size:
+        raise UserError(f"--patch-size must divide the {size} image size {preset.image_size} "
+                        f"(got {patch_size}); try 8, 16 or 32")
+    return replace(preset, patch_size=patch_size)
+
+
 def build(size: str = "xs", vision: str | None = None, text: str | None = None, seed: int = 0,
-          family: str = DEFAULT) -> tuple[PreTrainedModel, ProcessorMixin]:
+          family: str = DEFAULT, patch_size: int | None = None
+          ) -> tuple[PreTrainedModel, ProcessorMixin]:
     """A randomly initialised tiny VLM of `family` and its processor (deterministic for `seed`)."""
-    preset, fam = SIZES[size], FAMILIES[family]
+    preset, fam = preset_for(size, patch_size), FAMILIES[family]
     options = family_options(fam, vision, text)
     tokenizer = train_tokenizer(corpus(), preset.vocab_size, fam.tokens, fam.chat_template())
     config = fam.build_config(preset, tokenizer, **options)
@@ -146,6 +159,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return tiny_vlm_parser().parse_args(argv)
 
 
+def align_config(args: argparse.Namespace) -> AlignConfig:
+    if args.align_weight < 0 or args.align_personas < 2 or args.align_temperature <= 0:
+        raise UserError("--align_weight must be >= 0, --align_personas >= 2 and "
+                        "--align_temperature > 0")
+    return AlignConfig(args.align_weight, args.align_personas, args.align_temperature)
+
+
 def pretrain_argv(args: argparse.Namespace, init_dir: Path) -> list[str]:
     """The `trainers/sft.py` command line of the alignment stage: full training, every part."""
     steps = args.pretrain_steps or (3000 if torch.cuda.is_available() else 600)
@@ -172,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         raise UserError(f"{args.out} already exists; pass --overwrite to replace it")
     family = FAMILIES[args.family]
     options = family_options(family, args.vision, args.text)
-    model, processor = build(args.size, args.vision, args.text, args.seed, args.family)
+    model, processor = build(args.size, args.vision, args.text, args.seed, args.family,
+                             args.patch_size)
     spec = {
         "stage": "init",
         "builder": "persona-bench tiny-vlm",
@@ -180,8 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         "size": args.size,
         **options,
         "seed": args.seed,
-        "preset": asdict(SIZES[args.size]),
+        "preset": asdict(preset_for(args.size, args.patch_size)),
         "vocab_size": len(processor.tokenizer),
+        "align": asdict(align_config(args)) if args.pretrain and args.align_weight else None,
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "command": shlex.join(["persona-bench", "tiny-vlm",
                                *(sys.argv[1:] if argv is None else argv)]),
@@ -195,8 +217,16 @@ def main(argv: list[str] | None = None) -> int:
 
     init_dir = args.out.with_name(f".{args.out.name}.init")
     save(model, processor, init_dir, spec, overwrite=True)
+    trainer = {}
+    if args.align_weight:
+        from trainers.align import AlignSFTTrainer
+
+        config = align_config(args)
+        trainer = {"trainer_class": AlignSFTTrainer,
+                   "trainer_kwargs": lambda rows: {"align_rows": rows, "align": config,
+                                                   "seed": args.seed}}
     try:
-        return sft.main(pretrain_argv(args, init_dir))
+        return sft.main(pretrain_argv(args, init_dir), **trainer)
     finally:
         shutil.rmtree(init_dir, ignore_errors=True)
 

@@ -1,0 +1,252 @@
+"""Reproduce docs/findings.md: does the from-config family show cross-modal transfer?
+
+    python bench/findings.py --out findings_out                 # recipe + alignment, 1 seed
+    python bench/findings.py --out findings_out --seeds 0 1 2   # 3 seeds (3x the time)
+    python bench/findings.py --out findings_out --only recipe   # one experiment
+    python bench/findings.py --out findings_out --write docs/findings.md
+
+Each case is one `persona-bench demo` run (dataset -> tiny VLM + alignment pretraining ->
+fine-tune on one modality -> lmms-eval + likelihood -> score) in OUT/<case>-s<seed>; a case
+whose run folder is complete is not rerun, so an interrupted sweep resumes. Every number
+is recomputed from the stored per-sample logs by the leaderboard's scorer: held-out test
+questions, 95% paired bootstrap intervals over personas, chance per fact from the dataset,
+and the pretrained model before the one-modality fine-tune as the untrained baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from leaderboards.bootstrap import Interval
+from leaderboards.scoring import score_results
+from persona_bench.atomic import write_text_atomic
+from persona_bench.pipeline import DEMO, DIRECTIONS, _results_dir, demo, demo_parser
+
+
+@dataclass(frozen=True)
+class Case:
+    """One demo run of an experiment: a label and the demo flags that differ from the default."""
+
+    label: str
+    args: tuple[str, ...] = ()
+    directions: tuple[str, ...] = DIRECTIONS
+
+
+# The demo's recipe before issue 14, for the "before / after" comparison.
+OLD_RECIPE = ("--pretrain-tasks", "caption", "facts", "--pretrain-steps", "300",
+              "--patch-size", "8", "--align-weight", "0", "--train-args=--train_projector true")
+DEMO_RECIPE = Case("demo recipe")
+
+# Experiments by name: the table they fill, and their cases (registration, not branches).
+# A case shared by two experiments (same label) is run once.
+EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
+    "recipe": ("The demo recipe (`persona-bench demo`), both directions", (DEMO_RECIPE,)),
+    "alignment": ("Transfer vs alignment (loss on/off, pretraining steps), img2text", (
+        DEMO_RECIPE,
+        Case("no alignment loss", ("--align-weight", "0"), ("img2text",)),
+        Case(f"{DEMO['pretrain_steps'] // 4} alignment steps",
+             ("--pretrain-steps", str(DEMO["pretrain_steps"] // 4)), ("img2text",)),
+    )),
+    "before": ("The demo recipe before issue 14, both directions", (
+        Case("recipe before issue 14", OLD_RECIPE),)),
+    "size": ("Transfer vs model size, img2text", (
+        DEMO_RECIPE, Case("s (~30M)", ("--size", "s"), ("img2text",)))),
+}
+DEFAULT_EXPERIMENTS = ("recipe", "alignment")
+METRICS = ("source", "target", "gap", "likelihood_source", "likelihood_target", "seen",
+           "base_target")
+
+
+def args_size(case: Case) -> str:
+    return demo_parser().parse_args(list(case.args)).size
+
+
+def case_dir(out: Path, case: Case, seed: int) -> Path:
+    slug = "".join(c if c.isalnum() else "-" for c in case.label.lower()).strip("-")
+    return out / f"{slug}-s{seed}"
+
+
+def run_case(out: Path, case: Case, seed: int) -> dict:
+    """Run (or resume) one case for its directions; returns its scores and wall times."""
+    folder = case_dir(out, case, seed)
+    result_file = folder / "findings.json"
+    if result_file.is_file():
+        result = json.loads(result_file.read_text())
+        if "identification" not in result:  # a run from before this measurement existed
+            result["identification"] = identification(
+                folder / f"tiny-vlm-{args_size(case)}", folder / "data")
+            write_text_atomic(result_file, json.dumps(result, indent=2) + "\n")
+        return result
+    direction = "both" if set(case.directions) == set(DIRECTIONS) else case.directions[0]
+    started = time.perf_counter()
+    steps, _ = demo(demo_parser().parse_args(
+        [*case.args, "--direction", direction, "--seed", str(seed), "--out", str(folder)]))
+    size = args_size(case)
+    result = {"label": case.label, "args": list(case.args), "seed": seed,
+              "identification": identification(folder / f"tiny-vlm-{size}", folder / "data"),
+              "rows": [score_row(folder, d) for d in case.directions],
+              "seconds": round(time.perf_counter() - started, 1),
+              "steps": [[name, round(sec, 1), status] for name, sec, status in steps.times]}
+    write_text_atomic(result_file, json.dumps(result, indent=2) + "\n")
+    return result
+
+
+@torch.inference_mode()
+def identification(model_dir: Path, data: Path) -> dict[str, float]:
+    """Do the two routes meet? Cross-modal identification from the pretrained model's states.
+
+    For each target persona: the language model's state at the last prompt position of the
+    7 fact questions (template 0 for everyone, so question text cannot match them), from the
+    held-out portrait and from the held-out description, averaged over the questions and
+    centred per modality. Top-1 accuracy of finding a portrait's own description among all
+    personas by cosine (and back), averaged over the LM layers; chance is 1 / personas.
+    """
+    from datasets import load_dataset
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from persona_gen.rows import text_question
+    from persona_gen.vocab import QUESTIONS
+    from trainers.prompting import build_prompt, encode_prompts
+
+    model = AutoModelForImageTextToText.from_pretrained(model_dir).eval()
+    processor = AutoProcessor.from_pretrained(model_dir)
+    people = load_dataset(str(data), "personas", split="train")
+
+    def state(question: str, images: list) -> torch.Tensor:
+        prompt = build_prompt(processor, [{"role": "user", "content": question}], images)
+        hidden = model(**encode_prompts(processor, [prompt], [images]),
+                       output_hidden_states=True).hidden_states
+        return torch.stack([h[0, -1] for h in hidden[1:]])  # layers x width
+
+    routes = {"image": [], "text": []}
+    for person in people:
+        asked = [qs[0] for qs in QUESTIONS.values()]
+        routes["image"].append(torch.stack([state(q, [person["images"][-1]])
+                                            for q in asked]).mean(0))
+        routes["text"].append(torch.stack([
+            state(text_question(person["descriptions"][-1], q), []) for q in asked]).mean(0))
+    a, b = (torch.stack(v).transpose(0, 1) for v in routes.values())  # layers x P x W
+    a, b = (F.normalize(x - x.mean(1, keepdim=True), dim=-1) for x in (a, b))
+    sim = a @ b.transpose(1, 2)
+    own = torch.arange(sim.shape[1])
+    return {"img2text": (sim.argmax(2) == own).float().mean().item(),
+            "text2img": (sim.argmax(1) == own).float().mean().item(),
+            "chance": 1 / sim.shape[1]}
+
+
+def _plain(iv: Interval) -> list[float | None]:
+    return [iv.value, iv.low, iv.high]
+
+
+def score_row(folder: Path, direction: str) -> dict:
+    run = folder / "run"
+    results = _results_dir(run / direction / "eval")
+    base = _results_dir(run / "base_eval" / direction)
+    score = score_results(results, direction, base, dataset=folder / "data")
+    group = score.directions[direction].groups["all"]
+    return {"direction": direction, "chance": group.chance,
+            "likelihood_chance": group.likelihood_chance,
+            "n_personas": score.directions[direction].n_personas,
+            **{m: _plain(group.metrics[m]) for m in METRICS if m in group.metrics}}
+
+
+def _cell(value: list[float | None] | None) -> str:
+    if not value or value[0] is None:
+        return "—"
+    return f"{value[0]:.3f} [{value[1]:.3f}, {value[2]:.3f}]"
+
+
+def _ident(ident: dict[str, float]) -> str:
+    return f"{ident['img2text']:.2f} / {ident['text2img']:.2f} ({ident['chance']:.2f})"
+
+
+def verdicts(row: dict) -> str:
+    """Goal 1 and 2 of issue 14 for one row, from the lower ends of the intervals."""
+    above = row["target"][1] > row["chance"]
+    above_lik = row["likelihood_target"][1] > row["likelihood_chance"]
+    gap = row["gap"][1] > 0
+    return (f"target > chance: {'yes' if above else 'no'}; likelihood target > chance: "
+            f"{'yes' if above_lik else 'no'}; gap > 0: {'yes' if gap else 'no'}")
+
+
+def table(results: list[dict]) -> str:
+    head = ("| case | seed | direction | source ↑ | target ↑ | gap ↓ | lik. source ↑ | "
+            "lik. target ↑ | seen ↑ | untrained target | chance (exact / lik.) | "
+            "routes meet (id. i→t / t→i, chance) | verdict |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for result in results:
+        for row in result["rows"]:
+            cells = [result["label"], str(result["seed"]), row["direction"],
+                     *(_cell(row.get(m)) for m in ("source", "target", "gap", "likelihood_source",
+                                                    "likelihood_target", "seen", "base_target")),
+                     f"{row['chance']:.3f} / {row['likelihood_chance']:.2f}",
+                     _ident(result["identification"]), verdicts(row)]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def asymmetry(results: list[dict]) -> str:
+    """Target recall img2text vs text2img for every run that has both directions."""
+    lines = []
+    for result in results:
+        by = {row["direction"]: row for row in result["rows"]}
+        if set(by) != set(DIRECTIONS):
+            continue
+        a, b = by["img2text"], by["text2img"]
+        for metric in ("target", "likelihood_target"):
+            diff = a[metric][0] - b[metric][0]
+            apart = a[metric][1] > b[metric][2] or b[metric][1] > a[metric][2]
+            lines.append(f"- {result['label']} (seed {result['seed']}), {metric}: img2text "
+                         f"{a[metric][0]:.3f} vs text2img {b[metric][0]:.3f} (difference "
+                         f"{diff:+.3f}; intervals {'do not overlap' if apart else 'overlap'})")
+    return "\n".join(lines)
+
+
+BEGIN, END = "<!-- findings.py tables: begin -->", "<!-- findings.py tables: end -->"
+
+
+def write_tables(path: Path, text: str) -> None:
+    """Replace the tables between the BEGIN/END markers of `path` (the whole file if none)."""
+    old = path.read_text() if path.is_file() else ""
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        text = f"{head}{BEGIN}\n{text}{END}{rest.split(END, 1)[1]}"
+    write_text_atomic(path, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="findings_out", help="work folder (resumable)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--only", nargs="+", choices=EXPERIMENTS, default=DEFAULT_EXPERIMENTS,
+                        help="experiments to run (default: %(default)s)")
+    parser.add_argument("--cases", nargs="+", metavar="LABEL",
+                        help="only the cases whose label contains one of these (the others "
+                        "are left out of the tables; to run sweeps side by side)")
+    parser.add_argument("--write", help="also write the Markdown tables to this file")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    sections = []
+    for name in args.only:
+        title, cases = EXPERIMENTS[name]
+        chosen = [c for c in cases if not args.cases or any(k in c.label for k in args.cases)]
+        results = [run_case(out, case, seed) for case in chosen for seed in args.seeds]
+        sections.append(f"### {title}\n\n{table(results)}\n\n{asymmetry(results)}".rstrip())
+        write_text_atomic(out / f"{name}.json", json.dumps(results, indent=2) + "\n")
+    text = "\n\n".join(sections) + "\n"
+    print(text)
+    if args.write:
+        write_tables(Path(args.write), text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

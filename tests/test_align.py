@@ -1,0 +1,44 @@
+"""The cross-modal alignment loss of the pretraining stage (trainers/align.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from datasets import load_dataset
+
+from persona_bench.cli import main as cli
+from trainers.align import pairs_by_persona
+
+
+def test_pairs_index_every_pool_persona_in_both_modalities(dataset_dir):
+    pool = load_dataset(str(dataset_dir), "pretrain", split="train")
+    index = pairs_by_persona(pool)
+    assert set(index) == set(pool["persona_id"])
+    for sides in index.values():
+        assert set(sides) == {"image", "text"}
+        rows = [pool[i] for i in sides["image"] + sides["text"]]
+        assert all(r["fact"] != "description" for r in rows)
+        assert {len(r["images"]) for r in pool.select(sides["image"])} == {1}
+        assert {len(r["images"]) for r in pool.select(sides["text"])} == {0}
+
+
+def test_alignment_pretraining_adds_its_loss_and_records_it(dataset_dir, tmp_path, capsys):
+    out = tmp_path / "aligned"
+    assert cli(["tiny-vlm", "--out", str(out), "--pretrain", "--data", str(dataset_dir),
+                "--patch_size", "16", "--align_weight", "1", "--align_personas", "4",
+                "--pretrain_steps", "2", "--pretrain_args",
+                "--per_device_train_batch_size 2 --logging_steps 1 --save_strategy no"]) == 0
+    assert "'align_loss'" in capsys.readouterr().out
+    record = json.loads((out / "persona_train.json").read_text())
+    assert record["base_record"]["align"] == {"weight": 1.0, "personas": 4, "temperature": 0.1}
+    assert record["global_step"] == 2
+
+
+@pytest.mark.parametrize("flags", [["--align_weight", "-1"], ["--align_weight", "1",
+                                                              "--align_personas", "1"]])
+def test_bad_alignment_options_are_user_errors(dataset_dir, tmp_path, capsys, flags):
+    assert cli(["tiny-vlm", "--out", str(tmp_path / "x"), "--pretrain", "--data",
+                str(dataset_dir), *flags]) == 2
+    assert "--align_weight must be" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,100 @@
+"""Cross-modal alignment loss for the pretraining stage: one persona, two routes, one state.
+
+A fact learned through one modality can only be recalled through the other if both routes
+lead to the same internal representation of the person. SFT on captions and on the pool's
+both-modality questions does not make them meet in a tiny model trained from scratch (the
+last-prompt-position states of a persona's portrait and of its description are no closer
+than those of two different people). `AlignSFTTrainer` adds, to every SFT step, a
+symmetric InfoNCE loss (as in CLIP) over a batch of pool personas: the language model's
+state at the last prompt position of an image question must be closer to the state of a
+text question about the *same* persona than to those of the other personas in the batch,
+at every language-model layer. The two sides ask different questions, so only the
+person can match them. It only ever sees the disjoint pool.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import torch
+from datasets import Dataset
+from torch.nn import functional as F
+from trl import SFTTrainer
+
+from trainers.prompting import build_prompt, encode_prompts
+
+
+@dataclass(frozen=True)
+class AlignConfig:
+    """Weight of the alignment loss, personas per alignment batch, softmax temperature."""
+
+    weight: float = 1.0
+    personas: int = 8
+    temperature: float = 0.1
+
+
+def pairs_by_persona(rows: Dataset) -> dict[str, dict[str, list[int]]]:
+    """persona -> modality -> indices of its question rows (captions excluded)."""
+    index: dict[str, dict[str, list[int]]] = {}
+    for i, (pid, modality, fact) in enumerate(zip(rows["persona_id"], rows["modality"],
+                                                  rows["fact"], strict=True)):
+        if fact != "description":
+            index.setdefault(pid, {}).setdefault(modality, []).append(i)
+    return {pid: sides for pid, sides in index.items() if len(sides) == 2}
+
+
+class AlignSFTTrainer(SFTTrainer):
+    """`SFTTrainer` whose training loss adds `AlignConfig.weight` x the alignment loss."""
+
+    def __init__(self, *args, align_rows: Dataset, align: AlignConfig, seed: int = 0,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.align_rows = align_rows.select_columns(["messages", "images"])
+        self.align_index = pairs_by_persona(align_rows)
+        self.align = align
+        self.align_rng = random.Random(f"align:{seed}")
+        self.align_losses: list[float] = []
+        if len(self.align_index) < 2:
+            raise ValueError("the alignment loss needs at least 2 personas with image and "
+                             "text rows in the pretraining split")
+
+    def _last_states(self, model, rows: list[dict]) -> torch.Tensor:
+        """(layers, batch, width) states at the last prompt position (prompts left-padded)."""
+        processor = self.processing_class
+        images = [row["images"] for row in rows]
+        prompts = [build_prompt(processor, row["messages"][:-1], imgs)
+                   for row, imgs in zip(rows, images, strict=True)]
+        inputs = encode_prompts(processor, prompts, images).to(model.device)
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
+        hidden = model(**inputs, output_hidden_states=True, use_cache=False).hidden_states
+        return torch.stack([h[:, -1] for h in hidden[1:]])
+
+    def alignment_loss(self, model) -> torch.Tensor:
+        personas = self.align_rng.sample(sorted(self.align_index),
+                                         min(self.align.personas, len(self.align_index)))
+        sides = [[self.align_rows[self.align_rng.choice(self.align_index[p][m])]
+                  for p in personas] for m in ("image", "text")]
+        a, b = (F.normalize(self._last_states(model, rows), dim=-1) for rows in sides)
+        logits = a @ b.transpose(1, 2) / self.align.temperature  # layers x batch x batch
+        target = torch.arange(len(personas), device=logits.device).expand(len(logits), -1)
+        flat = target.reshape(-1)
+        return (F.cross_entropy(logits.flatten(0, 1), flat)
+                + F.cross_entropy(logits.transpose(1, 2).flatten(0, 1), flat)) / 2
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        result = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        if not model.training or self.align.weight == 0:
+            return result
+        extra = self.align.weight * self.alignment_loss(model)
+        self.align_losses.append(extra.item())
+        if return_outputs:
+            return result[0] + extra, result[1]
+        return result + extra
+
+    def log(self, logs: dict[str, float], *args, **kwargs) -> None:
+        if "loss" in logs and self.align_losses:  # mean weighted alignment loss since last log
+            logs["align_loss"] = round(sum(self.align_losses) / len(self.align_losses), 4)
+            self.align_losses = []
+        super().log(logs, *args, **kwargs)
