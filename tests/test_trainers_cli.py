@@ -12,8 +12,8 @@ def test_tiny_vlm_mirrors_agree():
     assert tuple(families.BUILDABLE) == cli.FAMILY_NAMES
     assert cli.DEFAULT_FAMILY == families.DEFAULT
     defaults = align.AlignConfig()
-    assert cli.ALIGN_PERSONAS == defaults.personas
-    assert cli.ALIGN_TEMPERATURE == defaults.temperature
+    assert defaults.personas == cli.ALIGN_PERSONAS
+    assert defaults.temperature == cli.ALIGN_TEMPERATURE
 
 
 def test_saved_train_help_is_the_real_one():
