@@ -109,5 +109,5 @@ def test_negative_pretrain_steps_is_refused_before_any_work(tmp_path, capsys):
 
     assert main(["tiny-vlm", "--out", str(tmp_path / "m"), "--pretrain_steps", "-1"]) == 2
     err = capsys.readouterr().err
-    assert "--pretrain_steps must be at least 1, got -1" in err and err.count("\n") == 1
+    assert "--pretrain-steps must be at least 1, got -1" in err and err.count("\n") == 1
     assert not (tmp_path / "m").exists()
