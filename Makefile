@@ -13,10 +13,16 @@ $(BIN)/.installed: $(LOCK) pyproject.toml tools/install.py
 
 install: $(BIN)/.installed
 
+# The leaderboard page's browser test drives Debian's Chromium (Playwright's own browser
+# download needs the internet). Installed when missing; needs root, as on CI.
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
 demo: install
 	$(BIN)/persona-bench demo
 
-test: install
+test: install $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
@@ -31,7 +37,7 @@ lock:
 
 # The suite against the newest releases pyproject.toml allows, in a throwaway venv: an upstream
 # break shows up here first, never in a fresh clone (which installs the lock).
-test-latest:
+test-latest: $(CHROMIUM)
 	rm -rf .venv-latest && $(PYTHON) -m venv .venv-latest
 	.venv-latest/bin/pip install -q -U pip
 	.venv-latest/bin/pip install -q -e '.[dev]'
