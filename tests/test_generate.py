@@ -52,8 +52,13 @@ def test_non_empty_output_refused_and_overwrite_replaces(tmp_path):
     with pytest.raises(UserError, match="not empty"):
         generate_dataset(out, **SMALL)
     assert (out / "keep.txt").read_text() == "mine"
-    generate_dataset(out, overwrite=True, **SMALL)
-    assert not (out / "keep.txt").exists() and (out / "README.md").exists()
+    with pytest.raises(UserError, match="not a dataset folder written by `persona-bench gen`"):
+        generate_dataset(out, overwrite=True, **SMALL)  # --overwrite never deletes foreign files
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+    (out / "keep.txt").unlink()
+    generate_dataset(out, **SMALL)
+    generate_dataset(out, overwrite=True, **{**SMALL, "seed": 1})  # our own dataset: replaced
+    assert (out / "README.md").exists() and "seed: 1" in (out / "README.md").read_text()
 
 
 def test_failure_mid_write_leaves_previous_dataset_intact(tmp_path, monkeypatch):
