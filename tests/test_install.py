@@ -91,3 +91,12 @@ def test_pip_failure_picks_the_line_that_names_the_problem() -> None:
               "        Expected sha256 00\n             Got        11\n")
     assert install.pip_failure(hashes).endswith("zss==1.2.0 from https://x/zss-1.2.0.tar.gz")
     assert install.pip_failure("ERROR: boom\nERROR: last\n") == "last"
+
+
+def test_pip_check_tag_mismatch_warns_and_a_conflict_fails() -> None:
+    warnings, error = install.check_findings(f"decord 0.6.0 {install.UNSUPPORTED}\n")
+    assert len(warnings) == 1 and error is None
+    assert install.check_findings("No broken requirements found.\n") == ([], None)
+    conflict = "trl 1.16.0 has requirement transformers>=5.30, but you have transformers 5.23.0."
+    assert install.check_findings(f"{conflict}\ndecord 0.6.0 {install.UNSUPPORTED}\n")[1] == (
+        conflict)

@@ -23,6 +23,7 @@ from lock import PROJECT, canonical  # noqa: E402
 
 BOOTSTRAP = ("pip", "setuptools")  # installed first: the rest is built with these, not fresh ones
 STAMP = ".installed"
+UNSUPPORTED = "is not supported on this platform"  # pip check's line for a wheel-tag mismatch
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -146,7 +147,28 @@ class Installer:
         if wrong:
             raise InstallError(f"{self.venv} differs from {self.lock} after installing: "
                                f"{', '.join(wrong[:5])}: delete {self.venv} and run `make install`")
-        self.pip("check")
+        self.check()
+
+    def check(self) -> None:
+        proc = subprocess.run([str(self.python), "-m", "pip", "check"], capture_output=True,
+                              text=True)
+        warnings, error = check_findings(proc.stdout)
+        for line in warnings:
+            print(f"install: warning: pip check: {line}")
+        if error:
+            raise InstallError(f"the locked packages do not fit together: {error}: "
+                               "refresh the lock with `make lock`")
+
+
+def check_findings(output: str) -> tuple[list[str], str | None]:
+    """`pip check` output -> (warnings, the first real problem). A wheel whose internal tag
+    disagrees with the file name pip chose it by (decord 0.6.0 says cp36 inside a py3 wheel)
+    is a warning; a missing or conflicting requirement is a problem."""
+    lines = [line for line in output.splitlines() if line.strip() and "No broken" not in line]
+    warnings = [f"{line} (the wheel's internal tag disagrees with its file name)"
+                for line in lines if line.endswith(UNSUPPORTED)]
+    problems = [line for line in lines if not line.endswith(UNSUPPORTED)]
+    return warnings, (problems[0] if problems else None)
 
 
 def main(argv: list[str] | None = None) -> int:
