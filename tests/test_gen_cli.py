@@ -105,12 +105,12 @@ def test_interrupted_gen_leftovers_are_cleaned_next_run(tmp_path):
 def test_full_disk_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
     import errno
 
-    import persona_gen.publish
+    import datasets
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x.parquet"))
 
-    monkeypatch.setattr(persona_gen.publish.Dataset, "to_parquet", full)
+    monkeypatch.setattr(datasets.Dataset, "to_parquet", full)  # publish imports it lazily
     assert main(["gen", "--out", str(tmp_path / "data"), *FAST]) == 2
     err = capsys.readouterr().err
     assert "x.parquet" in err and "the disk is full" in err and err.count("\n") == 1
