@@ -11,7 +11,7 @@ halves of a direction) for every path:
 - `llava_hf b1`: lmms-eval's own LLaVA backend on the image half only (it fails on
   text-only prompts and runs batch 1 only); `decord`, which it imports at module level
   for videos, is replaced by a stub when missing, and the table says so;
-- `likelihood`: `tasks.likelihood.score_rows` (k distractors, one forward per batch).
+- `likelihood`: `persona_bench.tasks.likelihood.score_rows` (k distractors, one forward per batch).
 
 Each path runs `--repeats` times, interleaved, and the fastest run is kept (filters out
 noise from other processes). Columns: `model q/s` counts only time inside the backend
@@ -37,12 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from persona_gen.matching import exact_match
-from tasks.data import check_direction, content_hash, load_split, resolve_dataset_path
-from tasks.hf_model import truncate_at
-from tasks.likelihood import answer_pool, score_rows
-from tasks.writer import write_task_pack
+from persona_bench.persona_gen.matching import exact_match
+from persona_bench.tasks.data import check_direction, content_hash, load_split, resolve_dataset_path
+from persona_bench.tasks.hf_model import truncate_at
+from persona_bench.tasks.likelihood import answer_pool, score_rows
+from persona_bench.tasks.writer import write_task_pack
 
 
 class Timed:
@@ -134,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     direction = check_direction(args.direction)
     dataset = resolve_dataset_path(args.data)
 
-    from tasks.persona_vlm import PersonaVLM
+    from persona_bench.tasks.persona_vlm import PersonaVLM
 
     lm = PersonaVLM(pretrained=args.model, device=args.device, dtype=args.dtype, batch_size=1)
     workdir = Path(tempfile.mkdtemp(prefix="bench_eval_"))

@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 import torch
+from persona_bench.trainers import sft, tiny_vlm
 from transformers import TrainerCallback
-
-from trainers import sft, tiny_vlm
 
 
 class StepClock(TrainerCallback):
@@ -106,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench_train."))
     data = args.data
     if data is None:
-        from persona_gen.generate import generate_dataset
+        from persona_bench.persona_gen.generate import generate_dataset
 
         data = generate_dataset(work / "data", num_personas=8, seed=0, image_size=64, variants=3,
                                 pretrain_personas=16, workers=1, progress=False)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leaderboards.columns import (
+from persona_bench.leaderboards.columns import (
     COLUMN_KEYS,
     COLUMNS,
     DEFAULT_SORT,
@@ -16,13 +16,14 @@ from leaderboards.columns import (
     sort_rows,
     text_table,
 )
-from leaderboards.schema import DIRECTIONS, HARNESSES, METRICS
+from persona_bench.leaderboards.schema import DIRECTIONS, HARNESSES, METRICS
+
 from persona_bench.argparsing import ArgumentParser
 from persona_bench.atomic import write_text_atomic
 from persona_bench.checks import positive_int
 
 if TYPE_CHECKING:
-    from leaderboards.store import Board
+    from persona_bench.leaderboards.store import Board
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,14 +86,14 @@ def _parser() -> argparse.ArgumentParser:
 def _board(args: argparse.Namespace) -> Board:
     """The board named by --board (store is imported here: it pulls in numpy, and
     `--help` must not pay for it)."""
-    from leaderboards.store import DEFAULT_BOARD, Board
+    from persona_bench.leaderboards.store import DEFAULT_BOARD, Board
 
     args.board = args.board or DEFAULT_BOARD
     return Board(args.board)
 
 
 def _score(args: argparse.Namespace) -> int:
-    from leaderboards.scoring import format_table, score_results
+    from persona_bench.leaderboards.scoring import format_table, score_results
 
     score = score_results(args.results_dir, args.direction, args.base, args.harness,
                           dataset=args.dataset, metric=args.metric,
@@ -105,12 +106,12 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from leaderboards.submission import load_submission
+    from persona_bench.leaderboards.submission import load_submission
 
     sub = load_submission(args.run, args.direction)
     chance, source = None, "given"
     if args.dataset is not None:
-        from leaderboards.scoring import check_dataset
+        from persona_bench.leaderboards.scoring import check_dataset
 
         _, chance = check_dataset(args.dataset, [sub.run, *([sub.base] if sub.base else [])])
         source = "dataset"
@@ -148,9 +149,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from leaderboards.plots import write_plots
-    from leaderboards.render_html import render_html
-    from leaderboards.render_markdown import render_markdown
+    from persona_bench.leaderboards.plots import write_plots
+    from persona_bench.leaderboards.render_html import render_html
+    from persona_bench.leaderboards.render_markdown import render_markdown
 
     board = _board(args)
     rows, meta = _rows(board, args.sort), board.meta()
@@ -172,7 +173,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from leaderboards.hub import push_board
+    from persona_bench.leaderboards.hub import push_board
 
     url = push_board(_board(args), args.repo_id, args.private)
     print(f"pushed {args.board} to {url}")

@@ -1,6 +1,6 @@
 """The columns of the leaderboard (shared by the terminal, Markdown and HTML tables).
 
-Each column reads a stored row (a dict, see `leaderboards.schema.Row`), gives a sort
+Each column reads a stored row (a dict, see `persona_bench.leaderboards.schema.Row`), gives a sort
 value and a display text, and states its direction: higher is better, lower is better,
 or neither. Headline numbers are the ``all`` fact group of the row's direction.
 """

@@ -18,7 +18,8 @@ import html
 import json
 from pathlib import Path
 
-from leaderboards.columns import CHANCES, COLUMNS, Column, headline, hub_id
+from persona_bench.leaderboards.columns import CHANCES, COLUMNS, Column, headline, hub_id
+
 from persona_bench.checks import printable
 
 SCRIPT = """

@@ -10,7 +10,8 @@ import html
 import re
 from pathlib import Path
 
-from leaderboards.columns import MAIN_COLUMNS
+from persona_bench.leaderboards.columns import MAIN_COLUMNS
+
 from persona_bench.checks import printable
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")

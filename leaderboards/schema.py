@@ -6,7 +6,7 @@ Files written by other stages and read here:
 - ``run_manifest.json`` in a pipeline run folder (`RunManifest`), written by the pipeline;
   relative paths in it resolve against the manifest's folder.
 
-Files written here: a board folder (see `leaderboards.store`) with ``board.json``
+Files written here: a board folder (see `persona_bench.leaderboards.store`) with ``board.json``
 (`BoardMeta`) and ``rows.jsonl`` (one `Row` per line).
 
 Every check raises `UserError` with one line naming the file, the field and the fix.
@@ -56,7 +56,7 @@ class ModelRef(TypedDict):
 
 class DatasetRef(TypedDict):
     id: str  # Hub id or local folder
-    content_hash: str  # "sha256:..." (persona_gen.publish.content_hash)
+    content_hash: str  # "sha256:..." (persona_bench.persona_gen.publish.content_hash)
 
 
 class ParamCount(TypedDict):
@@ -65,7 +65,7 @@ class ParamCount(TypedDict):
 
 
 class TrainRecord(TypedDict):
-    """``persona_train.json`` (written by `trainers.record`): the fields read here."""
+    """``persona_train.json`` (written by `persona_bench.trainers.record`): the fields read here."""
 
     base_model: str  # Hub id or local path of the model that was fine-tuned
     # optional: "base_model_revision" (Hub commit or "sha256:..." of local weights)

@@ -15,7 +15,7 @@ mirror) and per fact group (all, name, attributes, each attribute fact):
   ``adjusted_ratio`` = target_gain / source_gain                        (higher is better)
 
 Recall pools every question of the group: correct answers / questions asked. Intervals
-are paired percentile bootstraps over personas (`leaderboards.bootstrap`). The chance
+are paired percentile bootstraps over personas (`persona_bench.leaderboards.bootstrap`). The chance
 level of a fact is 1 / the number of distinct values of that fact in the dataset.
 """
 
@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from leaderboards.bootstrap import (
+from persona_bench.leaderboards.bootstrap import (
     CONFIDENCE,
     N_RESAMPLES,
     Interval,
@@ -39,12 +38,20 @@ from leaderboards.bootstrap import (
     recall_draws,
     resample_weights,
 )
-from leaderboards.columns import fmt_interval, text_table
-from leaderboards.readers import EvalRun, Provenance, SampleRecord, TaskLog, load_run, locate_run
-from leaderboards.schema import DIRECTIONS, METRICS, SCORE_SCHEMA, check_direction
+from persona_bench.leaderboards.columns import fmt_interval, text_table
+from persona_bench.leaderboards.readers import (
+    EvalRun,
+    Provenance,
+    SampleRecord,
+    TaskLog,
+    load_run,
+    locate_run,
+)
+from persona_bench.leaderboards.schema import DIRECTIONS, METRICS, SCORE_SCHEMA, check_direction
+from persona_bench.persona_gen.vocab import ALL_FACTS, ATTRIBUTE_FACTS
+
 from persona_bench.checks import printable
 from persona_bench.errors import UserError
-from persona_gen.vocab import ALL_FACTS, ATTRIBUTE_FACTS
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "all": ALL_FACTS,
@@ -89,7 +96,7 @@ class DirectionScore:
 
 @dataclass
 class Score:
-    metric: str  # "exact" or "contains" (persona_gen.matching)
+    metric: str  # "exact" or "contains" (persona_bench.persona_gen.matching)
     n_resamples: int
     seed: int
     confidence: float
@@ -127,8 +134,7 @@ def dataset_facts(dataset_dir: str | Path) -> dict[str, dict[str, str]]:
     """persona_id -> fact -> value, from the dataset's `personas` config."""
     from datasets import load_dataset  # lazy: only this path needs the datasets stack
     from datasets.utils.logging import disable_progress_bar
-
-    from persona_gen.publish import load_options
+    from persona_bench.persona_gen.publish import load_options
 
     disable_progress_bar()
     loaded = load_dataset(str(dataset_dir), "personas", **load_options(dataset_dir))
@@ -156,7 +162,7 @@ def check_hash(run: EvalRun, expected: str | None, label: str) -> None:
 def check_dataset(dataset_dir: str | Path, runs: list[EvalRun]) -> tuple[str, dict[str, float]]:
     """The dataset's content hash and chance levels; every run must be of this dataset and
     every logged gold answer must be the dataset's value of that fact."""
-    from persona_gen.publish import read_metadata
+    from persona_bench.persona_gen.publish import read_metadata
 
     content_hash = read_metadata(dataset_dir).get("content_hash")
     facts = dataset_facts(dataset_dir)
@@ -301,7 +307,7 @@ def _warnings(run: EvalRun, directions: dict[str, DirectionScore]) -> list[str]:
 def trained_modality(model_id: str) -> str | None:
     """`image` or `text` when `model_id` is a local checkpoint trained by persona-bench on one
     modality (its `persona_train.json`), else None (Hub ids, base models, pretraining)."""
-    from trainers.record import read_record
+    from persona_bench.trainers.record import read_record
 
     try:
         record = read_record(model_id) if model_id and Path(model_id).is_dir() else None

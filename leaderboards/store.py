@@ -23,21 +23,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from leaderboards.bootstrap import N_RESAMPLES
-from leaderboards.schema import (
+from persona_bench.leaderboards.bootstrap import N_RESAMPLES
+from persona_bench.leaderboards.schema import (
     BOARD_SCHEMA,
     BoardMeta,
     Row,
     check_board_meta,
     check_row,
 )
-from leaderboards.submission import (
+from persona_bench.leaderboards.submission import (
     Submission,
     build_row,
     sha256,
     submission_from_blobs,
     test_split,
 )
+
 from persona_bench.atomic import write_bytes_atomic, write_text_atomic
 from persona_bench.checks import printable, strict_json_dumps, strict_json_loads
 from persona_bench.errors import UserError

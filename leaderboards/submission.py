@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leaderboards.bootstrap import CONFIDENCE
-from leaderboards.readers import (
+from persona_bench.leaderboards.bootstrap import CONFIDENCE
+from persona_bench.leaderboards.readers import (
     EvalRun,
     RunFiles,
     check_coverage,
@@ -24,7 +24,7 @@ from leaderboards.readers import (
     locate_run,
     parse_task,
 )
-from leaderboards.schema import (
+from persona_bench.leaderboards.schema import (
     MANIFEST_NAME,
     MAX_SUBMISSION_BYTES,
     ROW_SCHEMA,
@@ -37,7 +37,8 @@ from leaderboards.schema import (
     check_param_count,
     check_train_record,
 )
-from leaderboards.scoring import DirectionScore, chance_from_records, plain, score_run
+from persona_bench.leaderboards.scoring import DirectionScore, chance_from_records, plain, score_run
+
 from persona_bench.checks import contained_path
 from persona_bench.errors import UserError
 

@@ -16,7 +16,7 @@ from persona_bench.checks import printable
 from persona_bench.errors import UserError
 from persona_bench.progress import quiet_when_logged
 
-# name -> (module, function, one-line help)
+# name -> (module under persona_bench, function, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "gen": ("persona_gen.cli", "gen_main", "generate the persona dataset (Hub-style folder)"),
     "push": ("persona_gen.cli", "push_main", "upload a generated dataset folder to the Hub"),
@@ -24,11 +24,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "tiny-vlm": ("trainers.cli", "tiny_vlm_main", "build (and pretrain) the embedded tiny VLM"),
     "train": ("trainers.cli", "train_main", "fine-tune a VLM on one modality (TRL SFT)"),
     "tasks": ("tasks.cli", "tasks_main", "write lmms-eval/lm-eval task YAMLs for a dataset"),
-    "eval": ("persona_bench.pipeline", "eval_main", "evaluate and score source/target recall"),
+    "eval": ("pipeline", "eval_main", "evaluate and score source/target recall"),
     "likelihood": ("tasks.cli", "likelihood_main", "likelihood recall: rank the true answer"),
     "leaderboard": ("leaderboards.cli", "main", "add, show and render the transfer-gap board"),
-    "run": ("persona_bench.pipeline", "run_main", "train -> eval -> score -> leaderboard"),
-    "demo": ("persona_bench.pipeline", "demo_main", "the whole pipeline offline on a CPU"),
+    "run": ("pipeline", "run_main", "train -> eval -> score -> leaderboard"),
+    "demo": ("pipeline", "demo_main", "the whole pipeline offline on a CPU"),
 }
 
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     module, func, _ = COMMANDS[name]
     quiet_when_logged()  # before any library that reads the progress-bar switches
     try:
-        return int(getattr(importlib.import_module(module), func)(rest) or 0)
+        return int(getattr(importlib.import_module(f"persona_bench.{module}"), func)(rest) or 0)
     except UserError as err:
         print(f"persona-bench {name}: error: {printable(str(err), limit=4000)}", file=sys.stderr)
         return 2

@@ -75,8 +75,8 @@ def _results_dir(root: Path) -> Path | None:
 
 def evaluate(model: str, data: str, direction: str, out: Path, args: argparse.Namespace) -> Path:
     """lmms-eval (both halves) + likelihood recall for one direction; returns the results dir."""
-    from tasks.evaluate import run_lmms_eval
-    from tasks.likelihood import run_likelihood
+    from persona_bench.tasks.evaluate import run_lmms_eval
+    from persona_bench.tasks.likelihood import run_likelihood
 
     results = run_lmms_eval(
         model,
@@ -125,7 +125,7 @@ def eval_main(argv: list[str]) -> int:
     parser.add_argument("--base", help="results folder of the untrained base model (optional)")
     _eval_args(parser)
     args = parser.parse_args(argv)
-    from leaderboards.scoring import format_table, score_results
+    from persona_bench.leaderboards.scoring import format_table, score_results
 
     for direction in _directions(args.direction):
         results = evaluate(args.model, args.data, direction, Path(args.out) / direction, args)
@@ -186,7 +186,7 @@ def write_manifest(
     base_results: Path | None,
     name: str | None,
 ) -> Path:
-    from persona_gen.publish import read_metadata
+    from persona_bench.persona_gen.publish import read_metadata
 
     results = _results_dir(direction_dir / "eval")
     if results is None:
@@ -218,8 +218,8 @@ def write_manifest(
 
 def card_results(model_dir: Path, board: Path, direction: str) -> None:
     """Write the board row of `model_dir` into its model card as `model-index` metadata."""
-    from leaderboards.store import Board
-    from trainers.record import write_model_index
+    from persona_bench.leaderboards.store import Board
+    from persona_bench.trainers.record import write_model_index
 
     revision = weights_hash(model_dir)
     rows = [r for r in Board(board).rows()
@@ -232,8 +232,8 @@ def run_direction(
     args: argparse.Namespace, direction: str, train_extra: list[str], board: Path, steps: Steps
 ) -> None:
     """Base eval -> train -> eval -> manifest -> leaderboard add, for one direction."""
-    from leaderboards.cli import main as leaderboard
-    from trainers.sft import main as sft_main
+    from persona_bench.leaderboards.cli import main as leaderboard
+    from persona_bench.trainers.sft import main as sft_main
 
     run = Path(args.out)
     ddir = run / direction
@@ -288,7 +288,7 @@ def run_direction(
 
 def run_pipeline(args: argparse.Namespace, train_extra: list[str], steps: Steps) -> Path:
     """Every step of `persona-bench run` for the directions asked; returns the site folder."""
-    from leaderboards.cli import main as leaderboard
+    from persona_bench.leaderboards.cli import main as leaderboard
 
     if not args.model or not args.data:
         raise UserError("--model and --data are required (a checkpoint and a dataset folder)")
@@ -379,9 +379,9 @@ def demo_parser() -> argparse.ArgumentParser:
 
 def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
     """gen -> tiny-vlm --pretrain -> run; returns the step timings and the site folder."""
-    from persona_gen.generate import generate_dataset
-    from trainers.tiny_vlm import SIZES
-    from trainers.tiny_vlm import main as tiny_vlm
+    from persona_bench.persona_gen.generate import generate_dataset
+    from persona_bench.trainers.tiny_vlm import SIZES
+    from persona_bench.trainers.tiny_vlm import main as tiny_vlm
 
     if args.size not in SIZES:
         raise UserError(f"unknown tiny VLM size {args.size!r}; use one of {', '.join(SIZES)}")

@@ -6,12 +6,13 @@ import os
 import time
 from pathlib import Path
 
+from persona_bench.persona_gen.renderers import RENDERERS
+from persona_bench.persona_gen.rows import DEFAULT_PRETRAIN_TASKS, PRETRAIN_TASKS
+from persona_bench.persona_gen.schema import CONFIG_SPLITS
+
 from persona_bench.argparsing import ArgumentParser
 from persona_bench.checks import non_negative_int, positive_int
 from persona_bench.errors import UserError
-from persona_gen.renderers import RENDERERS
-from persona_gen.rows import DEFAULT_PRETRAIN_TASKS, PRETRAIN_TASKS
-from persona_gen.schema import CONFIG_SPLITS
 
 
 def gen_main(argv: list[str]) -> int:
@@ -39,8 +40,8 @@ def gen_main(argv: list[str]) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
 
-    from persona_gen.generate import generate_dataset
-    from persona_gen.publish import read_metadata
+    from persona_bench.persona_gen.generate import generate_dataset
+    from persona_bench.persona_gen.publish import read_metadata
 
     start = time.perf_counter()
     out = generate_dataset(
@@ -67,8 +68,7 @@ def push_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from huggingface_hub import HfApi
-
-    from persona_gen.publish import read_metadata
+    from persona_bench.persona_gen.publish import read_metadata
 
     meta = read_metadata(args.data)  # refuses folders that are not our datasets
     api = HfApi()
@@ -102,8 +102,8 @@ def inspect_main(argv: list[str]) -> int:
                         help="personas on the contact sheet")
     args = parser.parse_args(argv)
 
-    from persona_gen.inspect_data import contact_sheet, summary
-    from persona_gen.publish import read_metadata
+    from persona_bench.persona_gen.inspect_data import contact_sheet, summary
+    from persona_bench.persona_gen.publish import read_metadata
 
     meta = read_metadata(args.data)
     configs = args.config or [c for c in CONFIG_SPLITS if c in meta["counts"]]

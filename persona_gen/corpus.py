@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from persona_gen.describe import HELD_OUT_STYLES, TRAIN_STYLES, describe
-from persona_gen.rows import TEXT_PREFIX
-from persona_gen.vocab import (
+from persona_bench.persona_gen.describe import HELD_OUT_STYLES, TRAIN_STYLES, describe
+from persona_bench.persona_gen.rows import TEXT_PREFIX
+from persona_bench.persona_gen.vocab import (
     APPEARANCE,
     APPEARANCE_QUESTIONS,
     CAPTION_QUESTIONS,

@@ -7,23 +7,23 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
-from persona_bench.atomic import atomic_dir
-from persona_bench.errors import UserError
-from persona_bench.progress import bar_disabled
-from persona_gen import __version__
-from persona_gen.personas import Persona, sample_personas
-from persona_gen.publish import CARD, card_text, content_hash, layout_of, write_split
-from persona_gen.renderers import RENDERERS, RenderJob, get_renderer
-from persona_gen.rows import (
+from persona_bench.persona_gen import __version__
+from persona_bench.persona_gen.personas import Persona, sample_personas
+from persona_bench.persona_gen.publish import CARD, card_text, content_hash, layout_of, write_split
+from persona_bench.persona_gen.renderers import RENDERERS, RenderJob, get_renderer
+from persona_bench.persona_gen.rows import (
     DEFAULT_PRETRAIN_TASKS,
     PRETRAIN_TASKS,
     PersonaMedia,
     all_configs,
     make_descriptions,
 )
-from persona_gen.vocab import APPEARANCE, FACTS
+from persona_bench.persona_gen.vocab import APPEARANCE, FACTS
+from tqdm.auto import tqdm
+
+from persona_bench.atomic import atomic_dir
+from persona_bench.errors import UserError
+from persona_bench.progress import bar_disabled
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 16
 
@@ -55,7 +55,7 @@ def check_output_dir(out: Path, overwrite: bool) -> None:
 
 
 def _is_our_dataset(folder: Path) -> bool:
-    from persona_gen.publish import read_metadata
+    from persona_bench.persona_gen.publish import read_metadata
 
     try:
         return read_metadata(folder).get("generator") == "persona-bench"

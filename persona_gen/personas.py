@@ -5,8 +5,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from persona_bench.persona_gen.vocab import (
+    APPEARANCE,
+    APPEARANCE_SPACE,
+    FACTS,
+    first_names,
+    last_names,
+)
+
 from persona_bench.errors import UserError
-from persona_gen.vocab import APPEARANCE, APPEARANCE_SPACE, FACTS, first_names, last_names
 
 
 @dataclass(frozen=True)

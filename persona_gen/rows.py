@@ -6,10 +6,10 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from persona_gen.describe import HELD_OUT_STYLES, TRAIN_STYLES, describe
-from persona_gen.personas import Persona
-from persona_gen.schema import DIRECTIONS, MODALITIES, SFT_CONFIGS
-from persona_gen.vocab import (
+from persona_bench.persona_gen.describe import HELD_OUT_STYLES, TRAIN_STYLES, describe
+from persona_bench.persona_gen.personas import Persona
+from persona_bench.persona_gen.schema import DIRECTIONS, MODALITIES, SFT_CONFIGS
+from persona_bench.persona_gen.vocab import (
     ALL_FACTS,
     APPEARANCE_QUESTIONS,
     CAPTION_QUESTIONS,

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from persona_gen.vocab import APPEARANCE, FACTS
+from persona_bench.persona_gen.vocab import APPEARANCE, FACTS
 
 if TYPE_CHECKING:
     from datasets import Features

@@ -283,7 +283,7 @@ APPEARANCE_QUESTIONS: dict[str, str] = {
 
 @cache
 def _name_list(filename: str) -> tuple[str, ...]:
-    text = resources.files("persona_gen.data").joinpath(filename).read_text("utf-8")
+    text = resources.files("persona_bench.persona_gen.data").joinpath(filename).read_text("utf-8")
     names = [
         line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
     ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from persona_bench.persona_gen.schema import DIRECTIONS
+from persona_bench.tasks.data import ENV_VAR, HUB_ID, SPLIT_HALVES
+
 from persona_bench.argparsing import ArgumentParser
 from persona_bench.checks import positive_int
 from persona_bench.errors import UserError
-from persona_gen.schema import DIRECTIONS
-from tasks.data import ENV_VAR, HUB_ID, SPLIT_HALVES
 
 TASKS_EPILOG = f"""\
 Then, for example:
@@ -22,7 +23,7 @@ The checked-in packs (tasks/lmms, tasks/lm_eval) read the Hub id {HUB_ID} or ${E
 
 
 def tasks_main(argv: list[str] | None = None) -> int:
-    from tasks.writer import PACKS, write_task_pack
+    from persona_bench.tasks.writer import PACKS, write_task_pack
 
     parser = ArgumentParser(
         prog="persona-bench tasks",
@@ -72,7 +73,7 @@ def likelihood_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.k < 1 or args.batch_size < 1:
         raise UserError("--k and --batch-size must be at least 1")
-    from tasks.likelihood import run_likelihood
+    from persona_bench.tasks.likelihood import run_likelihood
 
     out = run_likelihood(args.model, args.data, args.direction, args.out, halves=args.halves,
                          k=args.k, batch_size=args.batch_size, limit=args.limit, seed=args.seed,

@@ -11,9 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from persona_bench.persona_gen.publish import check_parquet, load_options, verify_dataset
+from persona_bench.persona_gen.schema import CONFIG_SPLITS, DIRECTIONS
+
 from persona_bench.errors import UserError
-from persona_gen.publish import check_parquet, load_options, verify_dataset
-from persona_gen.schema import CONFIG_SPLITS, DIRECTIONS
 
 HUB_ID = "persona-bench/persona-bench"
 TASK_VERSION = 1.0  # of the task packs' prompts, splits and scoring
@@ -76,7 +77,9 @@ def content_hash(path: str) -> str | None:
     A local folder is verified against it first: a hash is only ever recorded for the bytes
     that are actually read.
     """
-    from persona_gen.publish import read_metadata  # lazy: the card reader pulls in the Hub client
+    from persona_bench.persona_gen.publish import (
+        read_metadata,  # lazy: the card reader pulls in the Hub client
+    )
 
     if is_local(path):
         return verify_dataset(path)["content_hash"]

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from persona_bench.tasks.data import check_direction, resolve_dataset_path
+from persona_bench.tasks.lmms_plugin import MODEL_NAME
+from persona_bench.tasks.writer import write_task_pack
+
 from persona_bench.errors import UserError
-from tasks.data import check_direction, resolve_dataset_path
-from tasks.lmms_plugin import MODEL_NAME
-from tasks.writer import write_task_pack
 
 
 def task_names(direction: str, include_seen: bool = False) -> list[str]:

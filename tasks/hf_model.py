@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from persona_bench.trainers.families import family_of
 from PIL import Image
 
 from persona_bench.checks import parse_bool
 from persona_bench.errors import UserError
-from trainers.families import family_of
 
 logger = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -196,7 +196,9 @@ class HFModel:
     def prompt(self, query: Query) -> str:
         """The full model input text for one user turn (image placeholders unexpanded)."""
         if self.use_chat_template and self.multimodal:
-            from trainers.prompting import build_prompt  # the prompt the SFT stage trains on
+            from persona_bench.trainers.prompting import (
+                build_prompt,  # the prompt the SFT stage trains on
+            )
 
             return build_prompt(self.processor, query.text, list(query.images))
         if self.use_chat_template:

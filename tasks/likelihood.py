@@ -7,11 +7,11 @@ candidate is scored as the summed log-probability of ``answer + end-of-turn`` (t
 reply the model was trained to give) after the same chat prompt the generation path uses,
 so the top candidate is what greedy decoding would prefer among them.
 
-Per-sample records are the generation records (`tasks.records`, ``prediction`` = the
+Per-sample records are the generation records (`persona_bench.tasks.records`, ``prediction`` = the
 top-ranked candidate) plus ``rank`` (1 = best; ties count against the truth), ``correct``
 (rank 1) and ``k`` (distractors used). Chance accuracy is 1/(k+1); higher is better.
 
-    python -m tasks.likelihood --model DIR --data DATA --direction img2text --out OUT
+    python -m persona_bench.tasks.likelihood --model DIR --data DATA --direction img2text --out OUT
 """
 
 from __future__ import annotations
@@ -23,11 +23,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from persona_bench.persona_gen.matching import normalize
+from persona_bench.tasks.data import (
+    check_direction,
+    check_split,
+    content_hash,
+    load_split,
+    resolve_dataset_path,
+)
+from persona_bench.tasks.hf_model import HFModel, Query
+from persona_bench.tasks.records import make_record, mean_of
+
 from persona_bench.atomic import write_text_atomic
-from persona_gen.matching import normalize
-from tasks.data import check_direction, check_split, content_hash, load_split, resolve_dataset_path
-from tasks.hf_model import HFModel, Query
-from tasks.records import make_record, mean_of
 
 DEFAULT_K = 4
 NORMALIZATION = "sum of log-probs of answer + end-of-turn"
@@ -148,6 +155,6 @@ def run_likelihood(
 if __name__ == "__main__":
     import sys
 
-    from tasks.cli import likelihood_main, run_cli
+    from persona_bench.tasks.cli import likelihood_main, run_cli
 
     sys.exit(run_cli(likelihood_main))

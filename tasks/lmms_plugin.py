@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 MODEL_NAME = "persona_vlm"
-CLASS_PATH = "tasks.persona_vlm.PersonaVLM"
+CLASS_PATH = "persona_bench.tasks.persona_vlm.PersonaVLM"
 
 
 def manifest() -> Any:

@@ -11,7 +11,7 @@ cuda when available), ``dtype`` (auto, float32, bfloat16, float16), ``device_map
 It handles image and text-only requests in the same run, batches requests of similar
 length (images and text-only never share a batch), and implements `generate_until`
 (greedy unless the task asks for temperature > 0) and `loglikelihood`. Prompts come
-from the model's own chat template (`tasks.hf_model`), so answers do not depend on
+from the model's own chat template (`persona_bench.tasks.hf_model`), so answers do not depend on
 lmms-eval's prompt conventions or on the batch size.
 """
 
@@ -29,13 +29,13 @@ from typing import Any
 from lmms_eval.api.instance import Instance
 from lmms_eval.api.model import lmms
 from loguru import logger
+from persona_bench.tasks.hf_model import HFModel, Query, plan_batches
 from PIL import Image
 from tqdm import tqdm
 
 from persona_bench.checks import parse_bool
 from persona_bench.errors import UserError
 from persona_bench.progress import bar_disabled
-from tasks.hf_model import HFModel, Query, plan_batches
 
 GENERATION_KEYS = {"until", "max_new_tokens", "temperature", "top_p", "num_beams", "do_sample"}
 DEFAULT_MAX_NEW_TOKENS = 32

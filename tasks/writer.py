@@ -14,9 +14,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from persona_bench.tasks.data import dataset_kwargs, resolve_dataset_path, task_metadata
+
 from persona_bench.atomic import atomic_dir
 from persona_bench.errors import UserError
-from tasks.data import dataset_kwargs, resolve_dataset_path, task_metadata
 
 PACK_ROOT = Path(__file__).resolve().parent
 PACKS = ("lmms", "lm_eval")

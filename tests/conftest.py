@@ -12,7 +12,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from trainers.families import BUILDABLE, DEFAULT  # noqa: E402 - after the offline switches
+from persona_bench.trainers.families import BUILDABLE, DEFAULT  # noqa: E402 - after the offline switches
 
 # The small dataset every stage's tests share: 8 target personas, 16 pretrain personas.
 TEST_DATA = dict(num_personas=8, pretrain_personas=16, image_size=64, variants=3, seed=0)
@@ -20,7 +20,7 @@ TEST_DATA = dict(num_personas=8, pretrain_personas=16, image_size=64, variants=3
 
 @pytest.fixture(scope="session")
 def dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from persona_gen.generate import generate_dataset
+    from persona_bench.persona_gen.generate import generate_dataset
 
     return generate_dataset(tmp_path_factory.mktemp("data") / "persona", workers=1,
                             progress=False, **TEST_DATA)
@@ -67,7 +67,7 @@ MATRIX_DATA = dict(num_personas=2, pretrain_personas=2, image_size=64, variants=
 
 @pytest.fixture(scope="session")
 def matrix_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from persona_gen.generate import generate_dataset
+    from persona_bench.persona_gen.generate import generate_dataset
 
     return generate_dataset(tmp_path_factory.mktemp("matrix") / "data", workers=1,
                             progress=False, **MATRIX_DATA)

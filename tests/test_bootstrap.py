@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-
-from leaderboards.bootstrap import interval, ratio, recall_draws, resample_weights
+from persona_bench.leaderboards.bootstrap import interval, ratio, recall_draws, resample_weights
 
 
 def test_weights_are_draw_counts_and_deterministic():

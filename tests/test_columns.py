@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from leaderboards.bootstrap import Interval
-from leaderboards.columns import (
+from persona_bench.leaderboards.bootstrap import Interval
+from persona_bench.leaderboards.columns import (
     COLUMN_KEYS,
     fmt_count,
     fmt_interval,
@@ -15,6 +14,7 @@ from leaderboards.columns import (
     sort_rows,
     text_table,
 )
+
 from persona_bench.errors import UserError
 
 

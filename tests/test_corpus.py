@@ -1,5 +1,5 @@
-from persona_gen.corpus import corpus_texts
-from persona_gen.vocab import FACTS, QUESTIONS, first_names
+from persona_bench.persona_gen.corpus import corpus_texts
+from persona_bench.persona_gen.vocab import FACTS, QUESTIONS, first_names
 
 
 def test_corpus_covers_vocabulary_and_is_deterministic():

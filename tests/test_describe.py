@@ -1,7 +1,7 @@
 import random
 
-from persona_gen.describe import HELD_OUT_STYLES, TRAIN_STYLES, describe, phrases
-from persona_gen.vocab import APPEARANCE, FACTS, first_names, last_names
+from persona_bench.persona_gen.describe import HELD_OUT_STYLES, TRAIN_STYLES, describe, phrases
+from persona_bench.persona_gen.vocab import APPEARANCE, FACTS, first_names, last_names
 
 
 def _looks(n=200):

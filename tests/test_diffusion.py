@@ -5,17 +5,17 @@ from __future__ import annotations
 import io
 
 import pytest
-from PIL import Image
-
-from persona_bench.errors import UserError
-from persona_gen.renderers import RenderJob, get_renderer
-from persona_gen.renderers.diffusion import (
+from persona_bench.persona_gen.renderers import RenderJob, get_renderer
+from persona_bench.persona_gen.renderers.diffusion import (
     DiffusersRenderer,
     appearance_prompt,
     negative_prompt,
     noise_seed,
 )
-from persona_gen.vocab import APPEARANCE
+from persona_bench.persona_gen.vocab import APPEARANCE
+from PIL import Image
+
+from persona_bench.errors import UserError
 
 torch = pytest.importorskip("torch")
 diffusers = pytest.importorskip("diffusers")

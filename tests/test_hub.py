@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from persona_bench.leaderboards.hub import push_board
+from persona_bench.leaderboards.store import Board
 from test_readers import make_board
 
-from leaderboards.hub import push_board
-from leaderboards.store import Board
 from persona_bench.errors import UserError
 
 

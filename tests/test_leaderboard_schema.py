@@ -6,10 +6,8 @@ import copy
 import json
 
 import pytest
-from test_readers import write_submission
-
-from leaderboards import schema
-from leaderboards.schema import (
+from persona_bench.leaderboards import schema
+from persona_bench.leaderboards.schema import (
     MANIFEST_NAME,
     TRAIN_RECORD_NAME,
     check_direction,
@@ -19,6 +17,8 @@ from leaderboards.schema import (
     check_train_record,
     require,
 )
+from test_readers import write_submission
+
 from persona_bench.errors import UserError
 
 
@@ -87,7 +87,7 @@ def test_small_checks():
 
 
 def test_direction_constants_mirror_the_dataset_schema():
-    from persona_gen import schema as dataset_schema
+    from persona_bench.persona_gen import schema as dataset_schema
 
     assert schema.DIRECTIONS == dataset_schema.DIRECTIONS
     assert schema.MODALITIES == dataset_schema.MODALITIES

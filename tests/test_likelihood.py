@@ -7,12 +7,18 @@ from pathlib import Path
 
 import datasets
 import pytest
+from persona_bench.tasks.cli import likelihood_main, run_cli
+from persona_bench.tasks.hf_model import HFModel, Query
+from persona_bench.tasks.likelihood import (
+    answer_pool,
+    candidates,
+    rank_of_truth,
+    run_likelihood,
+    score_rows,
+)
+from persona_bench.tasks.records import RECORD_KEYS
 
 from persona_bench.errors import UserError
-from tasks.cli import likelihood_main, run_cli
-from tasks.hf_model import HFModel, Query
-from tasks.likelihood import answer_pool, candidates, rank_of_truth, run_likelihood, score_rows
-from tasks.records import RECORD_KEYS
 
 ROW = {"id": "p1-hobby", "fact": "hobby", "answer": "Chess"}
 
@@ -93,6 +99,6 @@ def test_missing_dataset_and_model(tmp_path: Path, tiny_vlm_dir: Path,
 
 
 def test_cli_default_k_mirrors_the_scorer():
-    from tasks import cli, likelihood
+    from persona_bench.tasks import cli, likelihood
 
     assert cli.DEFAULT_K == likelihood.DEFAULT_K

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import datasets
 import pytest
-
-from tasks.data import ENV_VAR
-from tasks.hf_model import HFModel, Query
-from tasks.records import RECORD_KEYS
-from tasks.writer import PACK_ROOT, pack_task_names
+from persona_bench.tasks.data import ENV_VAR
+from persona_bench.tasks.hf_model import HFModel, Query
+from persona_bench.tasks.records import RECORD_KEYS
+from persona_bench.tasks.writer import PACK_ROOT, pack_task_names
 
 LIMIT = 8
 # trained_vlm_dir was trained on text (text2img): its lm-eval group is pbench_text_text2img.

@@ -8,16 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import persona_bench.tasks.data
 import pytest
 from huggingface_hub import constants
+from persona_bench.persona_gen.matching import contains_match, exact_match
+from persona_bench.persona_gen.publish import read_metadata
+from persona_bench.tasks.data import ENV_VAR, HUB_ID
+from persona_bench.tasks.records import RECORD_KEYS
+from persona_bench.tasks.writer import PACK_ROOT, pack_task_names, write_task_pack
 
-import tasks.data
 from persona_bench.errors import UserError
-from persona_gen.matching import contains_match, exact_match
-from persona_gen.publish import read_metadata
-from tasks.data import ENV_VAR, HUB_ID
-from tasks.records import RECORD_KEYS
-from tasks.writer import PACK_ROOT, pack_task_names, write_task_pack
 
 LIMIT = 8
 HALVES = {"source": "image", "target": "text"}  # img2text: modality of each half
@@ -160,7 +160,7 @@ def test_checked_in_pack_reads_the_environment_or_the_hub_id(
         load_yaml_config(task)
 
     monkeypatch.delenv(ENV_VAR)
-    monkeypatch.setattr(tasks.data, "content_hash", lambda path: None)  # no network here
+    monkeypatch.setattr(persona_bench.tasks.data, "content_hash", lambda path: None)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     assert load_yaml_config(task)["dataset_path"] == HUB_ID
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # and not cached: say what to do
@@ -179,8 +179,7 @@ def test_checked_in_packs_load_the_folder_named_or_refuse(
 
     import datasets
     from lmms_eval.utils import load_yaml_config
-
-    from persona_gen.generate import generate_dataset
+    from persona_bench.persona_gen.generate import generate_dataset
 
     small = dict(pretrain_personas=0, image_size=16, variants=2, workers=1, progress=False)
     other = generate_dataset(tmp_path / "b" / "data", num_personas=3, **small)

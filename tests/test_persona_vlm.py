@@ -7,12 +7,12 @@ from pathlib import Path
 import datasets
 import pytest
 from lmms_eval.api.instance import Instance
+from persona_bench.tasks.hf_model import HFModel, Query, plan_batches, truncate_at
+from persona_bench.tasks.lmms_plugin import MODEL_NAME
+from persona_bench.tasks.persona_vlm import PersonaVLM, generation_options, parse_batch_size
 from PIL import Image
 
 from persona_bench.errors import UserError
-from tasks.hf_model import HFModel, Query, plan_batches, truncate_at
-from tasks.lmms_plugin import MODEL_NAME
-from tasks.persona_vlm import PersonaVLM, generation_options, parse_batch_size
 
 GEN = {"until": ["\n"], "max_new_tokens": 8, "temperature": 0, "do_sample": False}
 
@@ -121,7 +121,7 @@ def test_helpers() -> None:
 def test_boolean_model_args_parse_strictly(word: str, expected: bool,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """`--model_args trust_remote_code=no` arrives as the string "no": it must mean False."""
-    import tasks.persona_vlm
+    import persona_bench.tasks.persona_vlm
 
     seen: dict = {}
 
@@ -132,7 +132,7 @@ def test_boolean_model_args_parse_strictly(word: str, expected: bool,
         def describe(self) -> str:
             return "recorder"
 
-    monkeypatch.setattr(tasks.persona_vlm, "HFModel", Recorder)
+    monkeypatch.setattr(persona_bench.tasks.persona_vlm, "HFModel", Recorder)
     PersonaVLM(pretrained="x", trust_remote_code=word, apply_chat_template=word)
     assert seen["trust_remote_code"] is expected and seen["apply_chat_template"] is expected
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from persona_bench.leaderboards.plots import place_labels, text_box, write_plots
 from test_readers import make_board
-
-from leaderboards.plots import place_labels, text_box, write_plots
 
 
 def test_crowded_scatter_labels_do_not_overlap():

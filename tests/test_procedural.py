@@ -9,16 +9,15 @@ import random
 
 import numpy as np
 import pytest
-from PIL import Image
-
-from persona_gen.renderers import RenderJob, get_renderer, procedural
-from persona_gen.renderers.procedural import (
+from persona_bench.persona_gen.renderers import RenderJob, get_renderer, procedural
+from persona_bench.persona_gen.renderers.procedural import (
     BACKGROUND,
     ProceduralRenderer,
     render_png,
     render_portrait,
 )
-from persona_gen.vocab import APPEARANCE
+from persona_bench.persona_gen.vocab import APPEARANCE
+from PIL import Image
 
 # A plain look on which every other attribute is unobstructed (no sunglasses over the eyes,
 # no hat over the hair...).

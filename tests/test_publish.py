@@ -1,8 +1,14 @@
 import pytest
 import yaml
+from persona_bench.persona_gen.publish import (
+    card_layout,
+    content_hash,
+    read_card,
+    read_metadata,
+    verify_dataset,
+)
 
 from persona_bench.errors import UserError
-from persona_gen.publish import card_layout, content_hash, read_card, read_metadata, verify_dataset
 
 
 def test_card_declares_every_config_and_split(dataset_dir):
@@ -96,9 +102,8 @@ def test_read_metadata_from_hub_id_offline_is_a_clear_error():
 
 def test_regenerated_folder_at_the_same_path_is_not_read_from_a_stale_cache(tmp_path):
     from datasets import load_dataset
-
-    from persona_gen.generate import generate_dataset
-    from persona_gen.publish import load_options
+    from persona_bench.persona_gen.generate import generate_dataset
+    from persona_bench.persona_gen.publish import load_options
 
     small = dict(pretrain_personas=0, image_size=16, variants=2, workers=1, progress=False)
     data = generate_dataset(tmp_path / "data", num_personas=2, **small)
@@ -111,8 +116,7 @@ def test_plain_load_dataset_reads_the_folder_named_not_one_of_the_same_name(tmp_
                                                                             monkeypatch):
     """Two folders called `data` (the demo's and the Quickstart's) in one cache."""
     from datasets import load_dataset
-
-    from persona_gen.generate import generate_dataset
+    from persona_bench.persona_gen.generate import generate_dataset
 
     small = dict(pretrain_personas=0, image_size=16, variants=2, workers=1, progress=False)
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))

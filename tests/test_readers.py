@@ -11,13 +11,13 @@ import random
 from pathlib import Path
 
 import pytest
+from persona_bench.leaderboards.readers import load_run, locate_run, parse_task
+from persona_bench.leaderboards.schema import MANIFEST_NAME, MANIFEST_SCHEMA, TRAIN_RECORD_NAME
+from persona_bench.persona_gen.matching import contains_match, exact_match
+from persona_bench.persona_gen.schema import DIRECTIONS
+from persona_bench.persona_gen.vocab import ALL_FACTS, FACTS, first_names
 
-from leaderboards.readers import load_run, locate_run, parse_task
-from leaderboards.schema import MANIFEST_NAME, MANIFEST_SCHEMA, TRAIN_RECORD_NAME
 from persona_bench.errors import UserError
-from persona_gen.matching import contains_match, exact_match
-from persona_gen.schema import DIRECTIONS
-from persona_gen.vocab import ALL_FACTS, FACTS, first_names
 
 HASH = "sha256:" + "ab" * 32
 ROLES = ("source", "target", "seen")
@@ -169,8 +169,8 @@ def write_submission(root: Path, *, name: str = "tiny", direction: str = "img2te
 
 def make_board(tmp_path: Path, names: tuple[str, ...] = ("alpha", "beta", "gamma")):
     """A board with one row per name, alternating directions and training methods."""
-    from leaderboards.store import Board
-    from leaderboards.submission import load_submission
+    from persona_bench.leaderboards.store import Board
+    from persona_bench.leaderboards.submission import load_submission
 
     board = Board(tmp_path / "board")
     for i, name in enumerate(names):
@@ -313,7 +313,7 @@ def test_missing_dataset_hash_and_oversized_files(tmp_path, monkeypatch):
     results.write_text(json.dumps(meta))
     with pytest.raises(UserError, match="dataset_hash"):
         load_run(locate_run(out))
-    monkeypatch.setattr("leaderboards.readers.MAX_SAMPLES_BYTES", 100)
+    monkeypatch.setattr("persona_bench.leaderboards.readers.MAX_SAMPLES_BYTES", 100)
     with pytest.raises(UserError, match="limit"):
         load_run(locate_run(write_run(tmp_path / "y")))
 

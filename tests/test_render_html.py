@@ -10,11 +10,10 @@ import re
 from pathlib import Path
 
 import pytest
+from persona_bench.leaderboards.columns import COLUMNS, MAIN_COLUMNS
+from persona_bench.leaderboards.plots import write_plots
+from persona_bench.leaderboards.render_html import SCRIPT, render_html
 from test_readers import make_board
-
-from leaderboards.columns import COLUMNS, MAIN_COLUMNS
-from leaderboards.plots import write_plots
-from leaderboards.render_html import SCRIPT, render_html
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 CHROMIUM = "/usr/bin/chromium"  # Debian's package `chromium`
@@ -50,7 +49,7 @@ def test_empty_board_page(tmp_path):
 
 
 def test_bidi_and_control_characters_are_shown_escaped():
-    from leaderboards.render_html import _e
+    from persona_bench.leaderboards.render_html import _e
 
     assert _e("a\u202eb\x1b<i>") == "a\\u202eb\\x1b&lt;i&gt;"
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from persona_bench.leaderboards.columns import MAIN_COLUMNS
+from persona_bench.leaderboards.render_markdown import md_escape, render_markdown
 from test_readers import make_board
-
-from leaderboards.columns import MAIN_COLUMNS
-from leaderboards.render_markdown import md_escape, render_markdown
 
 
 def test_escaping_makes_text_inert():
@@ -30,6 +29,6 @@ def test_table(tmp_path):
 
 
 def test_bidi_and_control_characters_are_shown_escaped():
-    from leaderboards.render_markdown import md_escape
+    from persona_bench.leaderboards.render_markdown import md_escape
 
     assert md_escape("a\u202eb\x1b[31m<b>") == "a\\\\u202eb\\\\x1b\\[31m&lt;b&gt;"

@@ -1,11 +1,10 @@
 from collections import Counter
 
 from datasets import load_dataset
-
-from persona_gen.generate import generate_dataset
-from persona_gen.rows import PRETRAIN_TASKS
-from persona_gen.schema import DIRECTIONS, QA_FEATURES, QA_SPLITS
-from persona_gen.vocab import ALL_FACTS, APPEARANCE, TRAIN_TEMPLATES
+from persona_bench.persona_gen.generate import generate_dataset
+from persona_bench.persona_gen.rows import PRETRAIN_TASKS
+from persona_bench.persona_gen.schema import DIRECTIONS, QA_FEATURES, QA_SPLITS
+from persona_bench.persona_gen.vocab import ALL_FACTS, APPEARANCE, TRAIN_TEMPLATES
 
 
 def _split(dataset_dir, config, split):

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from persona_bench.leaderboards.scoring import (
+    chance_from_dataset,
+    dataset_facts,
+    format_table,
+    score_results,
+)
+from persona_bench.persona_gen.vocab import ALL_FACTS
 from test_readers import HASH, edit_samples, samples_file, write_run
 
-from leaderboards.scoring import chance_from_dataset, dataset_facts, format_table, score_results
 from persona_bench.errors import UserError
-from persona_gen.vocab import ALL_FACTS
 
 
 def _direct_recall(out, task: str, facts=ALL_FACTS) -> float:
@@ -154,7 +159,7 @@ def test_gold_answers_must_agree_across_sides(tmp_path):
 
 
 def test_dataset_checks_hash_and_every_gold_answer(tmp_path, dataset_dir):
-    from persona_gen.publish import read_metadata
+    from persona_bench.persona_gen.publish import read_metadata
 
     facts = dataset_facts(dataset_dir)
     content_hash = read_metadata(dataset_dir)["content_hash"]
@@ -169,7 +174,7 @@ def test_dataset_checks_hash_and_every_gold_answer(tmp_path, dataset_dir):
 
 
 def test_dataset_check_refuses_runs_that_leave_personas_out(tmp_path, dataset_dir):
-    from persona_gen.publish import read_metadata
+    from persona_bench.persona_gen.publish import read_metadata
 
     facts = dataset_facts(dataset_dir)
     fewer = dict(list(facts.items())[:-2])

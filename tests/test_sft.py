@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from persona_bench.trainers import parts, sft
+from persona_bench.trainers.loading import as_prompt_completion, load_rows
+from persona_bench.trainers.parts import parameter_counts
+from persona_bench.trainers.prompting import build_prompt
+from persona_bench.trainers.recall import recall
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from persona_bench.cli import main as cli
 from persona_bench.errors import UserError
-from trainers import parts, sft
-from trainers.loading import as_prompt_completion, load_rows
-from trainers.parts import parameter_counts
-from trainers.prompting import build_prompt
-from trainers.recall import recall
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,7 +54,7 @@ def test_full_finetune_memorises_source_modality(trained_vlm_dir, dataset_dir):
 
 
 def test_record_and_model_card(trained_vlm_dir, tiny_vlm_dir, dataset_dir):
-    from persona_gen.publish import read_metadata
+    from persona_bench.persona_gen.publish import read_metadata
 
     record = json.loads((trained_vlm_dir / "persona_train.json").read_text())
     assert record["base_model"] == str(tiny_vlm_dir)

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from persona_bench.leaderboards.store import BLOBS, META_NAME, ROWS_NAME, Board
+from persona_bench.leaderboards.submission import load_submission
 from test_readers import make_board, write_submission
 
-from leaderboards.store import BLOBS, META_NAME, ROWS_NAME, Board
-from leaderboards.submission import load_submission
 from persona_bench.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,12 +6,19 @@ from pathlib import Path
 
 import pytest
 import yaml
+from persona_bench.persona_gen.publish import read_metadata
+from persona_bench.tasks.cli import tasks_main
+from persona_bench.tasks.data import TASK_VERSION
+from persona_bench.tasks.writer import (
+    PACK_ROOT,
+    PACKS,
+    TEMPLATE,
+    pack_files,
+    pinned_template,
+    write_task_pack,
+)
 
 from persona_bench.errors import UserError
-from persona_gen.publish import read_metadata
-from tasks.cli import tasks_main
-from tasks.data import TASK_VERSION
-from tasks.writer import PACK_ROOT, PACKS, TEMPLATE, pack_files, pinned_template, write_task_pack
 
 
 def _template(folder: Path) -> dict:

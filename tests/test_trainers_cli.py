@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trainers import align, cli, families, tiny_vlm
+from persona_bench.trainers import align, cli, families, tiny_vlm
 
 
 def test_tiny_vlm_mirrors_agree():
@@ -20,9 +20,10 @@ def test_saved_train_help_is_the_real_one():
     saved = cli.saved_train_help()
     assert saved is not None, ("trainers/train_help.txt is missing or was made from another "
                                "trl/transformers/sft.py; regenerate it with "
-                               "`python -m trainers.cli --write-train-help`")
-    assert saved == cli.live_train_help(), ("trainers/train_help.txt is stale; regenerate it "
-                                            "with `python -m trainers.cli --write-train-help`")
+                               "`python -m persona_bench.trainers.cli --write-train-help`")
+    assert saved == cli.live_train_help(), (
+        "trainers/train_help.txt is stale; regenerate it with "
+        "`python -m persona_bench.trainers.cli --write-train-help`")
 
 
 def test_old_and_new_flag_spellings(tmp_path):

@@ -1,12 +1,12 @@
 """Command lines of the training stage that answer `--help` without importing torch.
 
 - `persona-bench tiny-vlm`: its parser lives here (`tiny_vlm_parser`); the builder
-  (`trainers.tiny_vlm`, torch + transformers) is imported only to do the work.
+  (`persona_bench.trainers.tiny_vlm`, torch + transformers) is imported only to do the work.
 - `persona-bench train`: the options are TRL's `SFTConfig`/`ModelConfig` plus ours, and
   building that parser imports torch (seconds). `--help` prints `train_help.txt`, the
   real parser's output saved with the versions and the source hash it came from; when
   any of them differs from what is installed, the real parser prints it instead.
-  Regenerate with ``python -m trainers.cli --write-train-help`` (a test checks it).
+  Regenerate with ``python -m persona_bench.trainers.cli --write-train-help`` (a test checks it).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from persona_bench.checks import positive_int
 SIZE_HELP = {"xs": "~5M", "s": "~30M", "m": "~110M", "l": "~0.5B (GPU only)"}
 VISION_NAMES = ("siglip", "clip")
 TEXT_NAMES = ("llama", "qwen2")
-ALIGN_PERSONAS, ALIGN_TEMPERATURE = 8, 0.1  # trainers.align.AlignConfig's defaults
+ALIGN_PERSONAS, ALIGN_TEMPERATURE = 8, 0.1  # persona_bench.trainers.align.AlignConfig's defaults
 FAMILY_NAMES = ("llava", "qwen2_5_vl", "qwen3_vl", "idefics3", "gemma3", "llava_onevision")
 DEFAULT_FAMILY = "llava"
 
@@ -75,7 +75,7 @@ def tiny_vlm_parser() -> ArgumentParser:
 
 def tiny_vlm_main(argv: list[str]) -> int:
     tiny_vlm_parser().parse_args(argv)  # --help and bad flags end here, before torch
-    from trainers import tiny_vlm
+    from persona_bench.trainers import tiny_vlm
 
     return tiny_vlm.main(argv)
 
@@ -90,7 +90,7 @@ def help_stamp() -> str:
 
 def live_train_help() -> str:
     """What the real parser prints for `--help` (imports torch), at HELP_COLUMNS wide."""
-    from trainers.sft import parse_args
+    from persona_bench.trainers.sft import parse_args
 
     saved = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = HELP_COLUMNS
@@ -129,7 +129,7 @@ def train_main(argv: list[str]) -> int:
         if saved is not None:
             sys.stdout.write(saved)
             return 0
-    from trainers import sft
+    from persona_bench.trainers import sft
 
     return sft.main(argv)
 
@@ -138,4 +138,4 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--write-train-help"]:
         print(f"wrote {write_train_help()}")
         sys.exit(0)
-    sys.exit(f"usage: python -m trainers.cli --write-train-help (got {sys.argv[1:]})")
+    sys.exit(f"usage: python -m persona_bench.trainers.cli --write-train-help (got {sys.argv[1:]})")

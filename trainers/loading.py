@@ -6,6 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from datasets import Dataset
+from persona_bench.persona_gen.publish import check_parquet, load_options
+from persona_bench.trainers.families import family_of
+from persona_bench.trainers.prompting import to_prompt_completion
 from transformers import (
     AutoConfig,
     AutoModelForImageTextToText,
@@ -16,9 +19,6 @@ from transformers import (
 from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
 from persona_bench.errors import UserError
-from persona_gen.publish import check_parquet, load_options
-from trainers.families import family_of
-from trainers.prompting import to_prompt_completion
 
 
 def _first_line(err: BaseException) -> str:

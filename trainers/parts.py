@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from persona_bench.trainers.families import family_of
 from torch import nn
 
 from persona_bench.errors import UserError
-from trainers.families import family_of
 
 PARTS = ("vision_tower", "projector", "language_model")
 

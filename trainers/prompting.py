@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from persona_bench.persona_gen.rows import prompt_completion
 from transformers import BatchFeature, ProcessorMixin
 from trl.data_utils import prepare_multimodal_messages
-
-from persona_gen.rows import prompt_completion
 
 
 def to_prompt_completion(messages: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:

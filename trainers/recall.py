@@ -1,6 +1,6 @@
 """Greedy exact-match recall of a checkpoint on one split (a quick check, not the benchmark).
 
-    python -m trainers.recall --model m1 --data DATA --config img2text --split seen
+    python -m persona_bench.trainers.recall --model m1 --data DATA --config img2text --split seen
 
 The benchmark's scores come from the lmms-eval / lm-eval task packs; this helper is for
 tests, training sanity checks and choosing hyper-parameters.
@@ -17,10 +17,9 @@ from itertools import groupby
 
 import torch
 from datasets import Dataset
+from persona_bench.persona_gen.matching import exact_match
+from persona_bench.trainers.prompting import build_prompt, encode_prompts
 from transformers import AutoModelForImageTextToText, AutoProcessor, PreTrainedModel, ProcessorMixin
-
-from persona_gen.matching import exact_match
-from trainers.prompting import build_prompt, encode_prompts
 
 
 @dataclass
@@ -82,9 +81,9 @@ def recall(model: PreTrainedModel, processor: ProcessorMixin, rows: Dataset,
 
 
 def main(argv: list[str] | None = None) -> int:
-    from trainers.loading import load_rows
+    from persona_bench.trainers.loading import load_rows
 
-    parser = argparse.ArgumentParser(prog="python -m trainers.recall",
+    parser = argparse.ArgumentParser(prog="python -m persona_bench.trainers.recall",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--data", required=True)

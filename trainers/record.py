@@ -29,7 +29,7 @@ def dataset_identity(dataset: str) -> dict[str, Any]:
     from persona_bench.errors import UserError
 
     try:
-        from persona_gen.publish import read_metadata
+        from persona_bench.persona_gen.publish import read_metadata
 
         meta = read_metadata(dataset)
     except (ImportError, UserError):

@@ -32,15 +32,15 @@ from pathlib import Path
 import torch
 from datasets import Dataset
 from peft import LoraConfig, PeftConfig
+from persona_bench.persona_gen.schema import DIRECTIONS
+from persona_bench.trainers import checkpoints, parts, record
+from persona_bench.trainers.loading import as_prompt_completion, load_rows, load_vlm
 from transformers import PreTrainedModel, set_seed
 from transformers.trainer_utils import SchedulerType, TrainOutput
 from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser, get_peft_config
 
 from persona_bench.errors import UserError
 from persona_bench.progress import is_logged
-from persona_gen.schema import DIRECTIONS
-from trainers import checkpoints, parts, record
-from trainers.loading import as_prompt_completion, load_rows, load_vlm
 
 
 @dataclass

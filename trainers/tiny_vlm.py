@@ -20,6 +20,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
+from persona_bench.trainers.align import AlignConfig
+from persona_bench.trainers.families import DEFAULT, FAMILIES, Family, TinySize, Tokens
+from persona_bench.trainers.families.base import BOS_TURN, EOS_TURN, PAD
+from persona_bench.trainers.families.llava import IMAGE, TEXT, VISION
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
     AutoModelForImageTextToText,
@@ -32,10 +36,6 @@ from transformers import (
 
 from persona_bench.atomic import atomic_dir, write_text_atomic
 from persona_bench.errors import UserError
-from trainers.align import AlignConfig
-from trainers.families import DEFAULT, FAMILIES, Family, TinySize, Tokens
-from trainers.families.base import BOS_TURN, EOS_TURN, PAD
-from trainers.families.llava import IMAGE, TEXT, VISION
 
 __all__ = ["BOS_TURN", "CHAT_TEMPLATE", "EOS_TURN", "IMAGE", "PAD", "SIZES", "TEXT", "VISION",
            "TinySize", "build", "main"]
@@ -53,9 +53,9 @@ SIZES: dict[str, TinySize] = {
 def corpus() -> list[str]:
     """Text the tokenizer is trained on: the persona corpus (names, facts, questions...)."""
     try:
-        from persona_gen.corpus import corpus_texts
+        from persona_bench.persona_gen.corpus import corpus_texts
     except ImportError:  # older persona_gen: build it from the vocabularies
-        from persona_gen import vocab
+        from persona_bench.persona_gen import vocab
 
         texts = [*vocab.first_names(), *vocab.last_names(), *vocab.CAPTION_QUESTIONS]
         texts += [v for values in vocab.FACTS.values() for v in values]
@@ -154,7 +154,7 @@ def save(model: PreTrainedModel, processor: ProcessorMixin, out: Path,
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    from trainers.cli import tiny_vlm_parser  # light: `--help` answers without torch
+    from persona_bench.trainers.cli import tiny_vlm_parser  # light: `--help` answers without torch
 
     return tiny_vlm_parser().parse_args(argv)
 
@@ -213,13 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tiny VLM ({spec['num_parameters'] / 1e6:.1f}M parameters) written to {args.out}")
         return 0
 
-    from trainers import sft  # the same SFT code path as every experiment
+    from persona_bench.trainers import sft  # the same SFT code path as every experiment
 
     init_dir = args.out.with_name(f".{args.out.name}.init")
     save(model, processor, init_dir, spec, overwrite=True)
     trainer = {}
     if args.align_weight:
-        from trainers.align import AlignSFTTrainer
+        from persona_bench.trainers.align import AlignSFTTrainer
 
         config = align_config(args)
         trainer = {"trainer_class": AlignSFTTrainer,

@@ -7,7 +7,7 @@ It renders a board folder, either local or a Hub dataset pushed with
 
 Tabs: the leaderboard (main columns, every column on request, filter by direction, sort
 by clicking a header), the plots, the metric definitions with their chance levels, and
-how to submit. Every number comes from the stored rows (`leaderboards.store.Board`).
+how to submit. Every number comes from the stored rows (`persona_bench.leaderboards.store.Board`).
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ if __package__ in (None, ""):  # `python leaderboards/space/app.py` and the Spac
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import gradio as gr  # noqa: E402
-
-from leaderboards.columns import (  # noqa: E402
+from persona_bench.leaderboards.columns import (  # noqa: E402
     CHANCES,
     COLUMNS,
     DEFAULT_SORT,
@@ -30,7 +29,8 @@ from leaderboards.columns import (  # noqa: E402
     Column,
     sort_rows,
 )
-from leaderboards.store import Board  # noqa: E402
+from persona_bench.leaderboards.store import Board  # noqa: E402
+
 from persona_bench.errors import UserError  # noqa: E402
 
 BOARD_ENV = "PERSONA_BENCH_BOARD"
@@ -79,7 +79,7 @@ def intro(meta: dict | None, rows: list[dict]) -> str:
 
 def build(source: str) -> gr.Blocks:
     """The Space's page for the board at `source` (folder or Hub dataset id)."""
-    from leaderboards.plots import write_plots
+    from persona_bench.leaderboards.plots import write_plots
 
     board = Board(board_folder(source))
     meta, rows = board.meta(), sort_rows(board.rows(), DEFAULT_SORT)

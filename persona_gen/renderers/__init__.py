@@ -38,8 +38,8 @@ class Renderer(Protocol):
 
 
 RENDERERS: dict[str, str] = {
-    "procedural": "persona_gen.renderers.procedural:ProceduralRenderer",
-    "diffusers": "persona_gen.renderers.diffusion:DiffusersRenderer",
+    "procedural": "persona_bench.persona_gen.renderers.procedural:ProceduralRenderer",
+    "diffusers": "persona_bench.persona_gen.renderers.diffusion:DiffusersRenderer",
 }
 
 

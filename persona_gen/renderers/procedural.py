@@ -1,7 +1,7 @@
 """Procedural portrait renderer: Pillow only, no model, no network.
 
 Every portrait is a flat-colour cartoon bust on which each appearance attribute of
-`persona_gen.vocab.APPEARANCE` can be read off: gender presentation (shoulders, neck,
+`persona_bench.persona_gen.vocab.APPEARANCE` can be read off: gender presentation (shoulders, neck,
 brows, lips, lashes), age (wrinkles, eye bags, folds), skin tone, face shape, hair colour
 and style, eye colour, facial hair, eyewear, headwear, earrings, clothing colour and
 style, background colour.
@@ -31,10 +31,9 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 
 import numpy as np
+from persona_bench.persona_gen.renderers import RenderJob
+from persona_bench.persona_gen.vocab import APPEARANCE
 from PIL import Image, ImageDraw
-
-from persona_gen.renderers import RenderJob
-from persona_gen.vocab import APPEARANCE
 
 # zlib level. PNG encoding of these images is bound by row filtering, not deflate:
 # levels 1-3 take the same time (level 6: +45%) and 3 gives the smallest files of those.

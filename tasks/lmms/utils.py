@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from persona_bench.tasks.data import dataset_kwargs, resolve_dataset_path, task_metadata
+from persona_bench.tasks.records import mean_contains, mean_exact, process_results  # noqa: F401
 from PIL import Image
-
-from tasks.data import dataset_kwargs, resolve_dataset_path, task_metadata
-from tasks.records import mean_contains, mean_exact, process_results  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

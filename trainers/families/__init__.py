@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from persona_bench.trainers.families.base import Family, TinySize, Tokens
+from persona_bench.trainers.families.gemma3 import Gemma3
+from persona_bench.trainers.families.glm4v import Glm4v
+from persona_bench.trainers.families.idefics3 import Idefics3
+from persona_bench.trainers.families.llava import Llava
+from persona_bench.trainers.families.llava_onevision import LlavaOnevision
+from persona_bench.trainers.families.mllama import Mllama
+from persona_bench.trainers.families.paligemma import PaliGemma
+from persona_bench.trainers.families.qwen2_5_vl import Qwen25VL
+from persona_bench.trainers.families.qwen3_vl import Qwen3VL
+
 from persona_bench.errors import UserError
-from trainers.families.base import Family, TinySize, Tokens
-from trainers.families.gemma3 import Gemma3
-from trainers.families.glm4v import Glm4v
-from trainers.families.idefics3 import Idefics3
-from trainers.families.llava import Llava
-from trainers.families.llava_onevision import LlavaOnevision
-from trainers.families.mllama import Mllama
-from trainers.families.paligemma import PaliGemma
-from trainers.families.qwen2_5_vl import Qwen25VL
-from trainers.families.qwen3_vl import Qwen3VL
 
 FAMILIES: dict[str, Family] = {
     f.name: f for f in (Llava(), Qwen25VL(), Qwen3VL(), Idefics3(), Gemma3(), LlavaOnevision(),

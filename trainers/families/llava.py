@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from persona_bench.trainers.families.base import Family, TinySize, Tokens
 from transformers import (
     CLIPImageProcessor,
     CLIPVisionConfig,
@@ -17,8 +18,6 @@ from transformers import (
     SiglipImageProcessor,
     SiglipVisionConfig,
 )
-
-from trainers.families.base import Family, TinySize, Tokens
 
 IMAGE = "<image>"
 VISION = {"siglip": SiglipVisionConfig, "clip": CLIPVisionConfig}

@@ -3,6 +3,7 @@ tiling with a learned image-newline embedding (one 1x1 grid in the tiny build)."
 
 from __future__ import annotations
 
+from persona_bench.trainers.families.base import Family, TinySize, Tokens
 from transformers import (
     LlavaOnevisionConfig,
     LlavaOnevisionImageProcessor,
@@ -10,8 +11,6 @@ from transformers import (
     LlavaOnevisionVideoProcessor,
     Qwen2Config,
 )
-
-from trainers.families.base import Family, TinySize, Tokens
 
 IMAGE, VIDEO = "<image>", "<video>"
 

@@ -7,7 +7,7 @@ matrix.
 
 from __future__ import annotations
 
-from trainers.families.base import Family
+from persona_bench.trainers.families.base import Family
 
 
 class Mllama(Family):

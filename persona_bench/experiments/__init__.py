@@ -1,0 +1,1 @@
+"""Experiments: one module each (see base.py)."""
