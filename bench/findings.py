@@ -112,8 +112,9 @@ def identification(model_dir: Path, data: Path) -> dict[str, float]:
     from datasets import load_dataset
     from persona_bench.persona_gen.rows import text_question
     from persona_bench.persona_gen.vocab import QUESTIONS
-    from persona_bench.trainers.prompting import build_prompt, encode_prompts
     from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from persona_bench.prompting import build_prompt, encode_prompts
 
     model = AutoModelForImageTextToText.from_pretrained(model_dir).eval()
     processor = AutoProcessor.from_pretrained(model_dir)

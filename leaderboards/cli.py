@@ -21,6 +21,7 @@ from persona_bench.leaderboards.schema import DIRECTIONS, HARNESSES, METRICS
 from persona_bench.argparsing import ArgumentParser
 from persona_bench.atomic import write_text_atomic
 from persona_bench.checks import positive_int
+from persona_bench.experiments import CONFIGS
 
 if TYPE_CHECKING:
     from persona_bench.leaderboards.store import Board
@@ -38,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
 
     score = sub.add_parser("score", help="score a results folder (no board involved)")
     score.add_argument("results_dir", type=Path, help="the harness's --output_path")
-    score.add_argument("--direction", choices=DIRECTIONS, help="default: every direction found")
+    score.add_argument("--direction", "--config", dest="direction", choices=tuple(CONFIGS),
+                       help="the config to score (default: every one found)")
     score.add_argument("--base", type=Path, help="results folder of the base model, same tasks")
     score.add_argument("--harness", choices=HARNESSES, help="default: detected from the files")
     score.add_argument("--dataset", type=Path,

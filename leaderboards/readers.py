@@ -35,9 +35,17 @@ from persona_bench.persona_gen.vocab import ALL_FACTS
 
 from persona_bench.checks import strict_json_loads
 from persona_bench.errors import UserError
+from persona_bench.experiments import CONFIGS
 
 RECORD_FIELDS = ("id", "persona_id", "fact", "modality", "answer", "prediction")
-TASK_RE = re.compile(r"(?:^|_)(img2text|text2img)_(source|target|seen)$")
+
+def _alternation(names: object) -> str:
+    return "|".join(sorted(map(re.escape, names), key=len, reverse=True))  # longest first
+
+
+# `..._<config>_<role>` of any registered experiment (persona_bench/experiments)
+TASK_RE = re.compile(rf"(?:^|_)({_alternation(CONFIGS)})_"
+                     rf"({_alternation({r for c in CONFIGS.values() for r in c.roles})})$")
 RESULTS_RE = {  # dates start with a digit (so likelihood_*_results.json never matches)
     "lmms-eval": re.compile(r"^(?P<date>\d[\w.:-]*)_results\.json$"),
     "lm-eval": re.compile(r"^results_(?P<date>\d[\w.:-]*)\.json$"),
@@ -133,9 +141,11 @@ class EvalRun:
 
 
 def parse_task(task: str) -> tuple[str, str] | None:
-    """(direction, role) of a persona task name, or None for any other task."""
+    """(config, role) of a persona task name, or None for any other task."""
     match = TASK_RE.search(task)
-    return (match.group(1), match.group(2)) if match else None
+    if not match or match.group(2) not in CONFIGS[match.group(1)].roles:
+        return None
+    return match.group(1), match.group(2)
 
 
 def read_limited(path: Path, limit: int) -> bytes:

@@ -17,21 +17,22 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from persona_bench.checks import check_finite, check_sha256, check_text
+from persona_bench.contracts import (  # noqa: F401 - the ids and names re-exported here
+    BOARD_SCHEMA,
+    MANIFEST,
+    MANIFEST_SCHEMA,
+    MODALITIES,
+    ROW_SCHEMA,
+    SCORE_SCHEMA,
+    TRAIN_RECORD,
+)
 from persona_bench.errors import UserError
+from persona_bench.experiments import DIRECTIONS as TRANSFER_DIRECTIONS
 
-# Mirrors of persona_gen.schema.DIRECTIONS / MODALITIES: that module imports `datasets`
-# (about 1 s) at import time, which every `leaderboard add` process would pay.
-# tests/test_schema.py checks that the two agree.
-DIRECTIONS: dict[str, tuple[str, str]] = {"img2text": ("image", "text"),
-                                          "text2img": ("text", "image")}  # source, target
-MODALITIES = ("image", "text")
-
-MANIFEST_NAME = "run_manifest.json"
-TRAIN_RECORD_NAME = "persona_train.json"
-MANIFEST_SCHEMA = "persona-bench/run-manifest/1"
-ROW_SCHEMA = "persona-bench/leaderboard-row/1"
-BOARD_SCHEMA = "persona-bench/leaderboard/1"
-SCORE_SCHEMA = "persona-bench/score/1"
+# The board's rows are transfer rows: one per (model, direction) of the transfer experiment.
+DIRECTIONS = TRANSFER_DIRECTIONS
+MANIFEST_NAME = MANIFEST
+TRAIN_RECORD_NAME = TRAIN_RECORD
 
 HARNESSES = ("lmms-eval", "lm-eval")
 METHODS = ("full", "lora", "none")  # "none": an untrained (zero-shot) model

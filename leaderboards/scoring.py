@@ -47,11 +47,13 @@ from persona_bench.leaderboards.readers import (
     load_run,
     locate_run,
 )
-from persona_bench.leaderboards.schema import DIRECTIONS, METRICS, SCORE_SCHEMA, check_direction
+from persona_bench.leaderboards.schema import METRICS, SCORE_SCHEMA
 from persona_bench.persona_gen.vocab import ALL_FACTS, ATTRIBUTE_FACTS
 
 from persona_bench.checks import printable
+from persona_bench.contracts import MODALITIES, read_train_record
 from persona_bench.errors import UserError
+from persona_bench.experiments import CONFIGS, EXPERIMENTS, Half, check_config, experiment_of
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "all": ALL_FACTS,
@@ -59,21 +61,24 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "attributes": ATTRIBUTE_FACTS,
     **{fact: (fact,) for fact in ATTRIBUTE_FACTS},
 }
-SIDES = ("source", "target", "seen", "likelihood_source", "likelihood_target",
-         "base_source", "base_target")
-_sub: Callable[[np.ndarray, np.ndarray], np.ndarray] = np.subtract
-DERIVED: tuple[tuple[str, str, str, Callable], ...] = (
-    ("gap", "source", "target", _sub),
-    ("transfer_ratio", "target", "source", ratio),
-    ("source_gain", "source", "base_source", _sub),
-    ("target_gain", "target", "base_target", _sub),
-    ("adjusted_ratio", "target_gain", "source_gain", ratio),
-)
-HIGHER_IS_BETTER: dict[str, bool | None] = {
-    "source": True, "target": True, "seen": True, "likelihood_source": True,
-    "likelihood_target": True, "base_source": None, "base_target": None, "gap": False,
-    "transfer_ratio": True, "source_gain": True, "target_gain": True, "adjusted_ratio": True,
-}
+PREFIXES = ("", "likelihood_", "base_")  # a side is PREFIX + a role of the config
+OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "difference": np.subtract, "ratio": ratio, "product": np.multiply}
+
+
+def _directions_of_sides() -> dict[str, bool | None]:
+    """Every side and derived metric of every experiment, with its direction (a name means
+    the same thing, and points the same way, in every experiment: a test checks it)."""
+    found: dict[str, bool | None] = {}
+    for experiment in EXPERIMENTS.values():
+        for config in experiment.configs:
+            for role in config.roles:
+                found |= {role: True, f"likelihood_{role}": True, f"base_{role}": None}
+        found |= {d.name: d.higher_is_better for d in experiment.derived}
+    return found
+
+
+HIGHER_IS_BETTER: dict[str, bool | None] = _directions_of_sides()
 
 
 @dataclass
@@ -188,13 +193,18 @@ def check_dataset(dataset_dir: str | Path, runs: list[EvalRun]) -> tuple[str, di
 
 def _sides(run: EvalRun, base: EvalRun | None, direction: str) -> dict[str, TaskLog]:
     sides: dict[str, TaskLog] = {}
-    for prefix, logs in (("", run.tasks), ("likelihood_", run.likelihood),
-                         ("base_", base.tasks if base else {})):
+    roles = CONFIGS[direction].roles
+    for prefix, logs in zip(PREFIXES, (run.tasks, run.likelihood, base.tasks if base else {}),
+                            strict=True):
         for log in logs.values():
-            side = prefix + log.role
-            if log.direction == direction and side in SIDES:
-                sides[side] = log
+            if log.direction == direction and log.role in roles:
+                sides[prefix + log.role] = log
     return sides
+
+
+def _half(direction: str, side: str) -> Half:
+    role = next(side.removeprefix(p) for p in PREFIXES[1:] + ("",) if side.startswith(p))
+    return CONFIGS[direction].half(role)
 
 
 def _reference(sides: dict[str, TaskLog]) -> TaskLog:
@@ -203,19 +213,21 @@ def _reference(sides: dict[str, TaskLog]) -> TaskLog:
 
 
 def _check_sides(sides: dict[str, TaskLog], direction: str) -> None:
-    """Every side asks the same persona/fact pairs with the same gold answers, each in the
-    modality it claims."""
-    source_modality, target_modality = DIRECTIONS[direction]
+    """Every paired side asks the same persona/fact pairs with the same gold answers; every
+    side asks in the modality its half declares."""
     ref = _reference(sides)
     want = Counter((r.persona_id, r.fact) for r in ref.records)
     answers = {(r.persona_id, r.fact): r.answer for r in ref.records}
     for side, log in sides.items():
-        modality = target_modality if side.endswith("target") else source_modality
+        half = _half(direction, side)
+        modality = half.modality
         wrong = next((r for r in log.records if r.modality != modality), None)
         if wrong is not None:
             raise UserError(f"{log.path.name}: question {wrong.id} is in modality "
                             f"{wrong.modality!r}, but the {side} side of {direction} is "
                             f"{modality!r}; the task is mislabelled")
+        if not half.paired:
+            continue
         other = next((r for r in log.records
                       if answers.get((r.persona_id, r.fact), r.answer) != r.answer), None)
         if other is not None:
@@ -242,21 +254,23 @@ def _tally(records: list[SampleRecord], index: dict[str, int], facts: tuple[str,
     return correct, total
 
 
-def _group_score(sides: dict[str, TaskLog], facts: tuple[str, ...], index: dict[str, int],
-                 weights: np.ndarray, metric: str, chance: Mapping[str, float],
-                 confidence: float) -> GroupScore | None:
+def _group_score(direction: str, sides: dict[str, TaskLog], facts: tuple[str, ...],
+                 index: dict[str, int], weights: np.ndarray, metric: str,
+                 chance: Mapping[str, float], confidence: float) -> GroupScore | None:
     points: dict[str, np.ndarray] = {}
     draws: dict[str, np.ndarray] = {}
     for side, log in sides.items():
         side_metric = "correct" if side.startswith("likelihood_") else metric
-        correct, total = _tally(log.records, index, facts, side_metric)
+        asked = ALL_FACTS if _half(direction, side).all_facts else facts
+        correct, total = _tally(log.records, index, asked, side_metric)
         if not total.sum():
             return None
         points[side] = ratio(correct.sum(), total.sum())
         draws[side] = recall_draws(correct, total, weights)
-    for name, a, b, op in DERIVED:
-        if a in points and b in points:
-            points[name], draws[name] = op(points[a], points[b]), op(draws[a], draws[b])
+    for d in experiment_of(direction).derived:
+        if d.a in points and d.b in points:
+            op = OPS[d.op]
+            points[d.name], draws[d.name] = op(points[d.a], points[d.b]), op(draws[d.a], draws[d.b])
     asked = [r for r in _reference(sides).records if r.fact in facts]
     ks = [r.k for side, log in sides.items() if side.startswith("likelihood_")
           for r in log.records if r.fact in facts]
@@ -283,12 +297,13 @@ def score_direction(run: EvalRun, direction: str, base: EvalRun | None,
     personas = sorted({r.persona_id for log in sides.values() for r in log.records})
     index = {p: i for i, p in enumerate(personas)}
     weights = resample_weights(len(personas), n_resamples, seed)
-    groups = {name: _group_score(sides, facts, index, weights, metric, chance, confidence)
+    groups = {name: _group_score(direction, sides, facts, index, weights, metric, chance,
+                                 confidence)
               for name, facts in GROUPS.items()}
     return DirectionScore(
         direction=direction,
-        source_modality=DIRECTIONS[direction][0],
-        target_modality=DIRECTIONS[direction][1],
+        source_modality=CONFIGS[direction].trained,
+        target_modality=CONFIGS[direction].other,
         n_personas=len(personas),
         tasks={side: log.task for side, log in sides.items()},
         groups={name: group for name, group in groups.items() if group is not None},
@@ -307,14 +322,12 @@ def _warnings(run: EvalRun, directions: dict[str, DirectionScore]) -> list[str]:
 def trained_modality(model_id: str) -> str | None:
     """`image` or `text` when `model_id` is a local checkpoint trained by persona-bench on one
     modality (its `persona_train.json`), else None (Hub ids, base models, pretraining)."""
-    from persona_bench.trainers.record import read_record
-
     try:
-        record = read_record(model_id) if model_id and Path(model_id).is_dir() else None
+        record = read_train_record(model_id) if model_id and Path(model_id).is_dir() else None
     except (OSError, ValueError):
         return None
     modality = (record or {}).get("source_modality")
-    return modality if modality in {m for pair in DIRECTIONS.values() for m in pair} else None
+    return modality if modality in MODALITIES else None
 
 
 def _directions_for_model(run: EvalRun, found: list[str], direction: str | None
@@ -327,14 +340,14 @@ def _directions_for_model(run: EvalRun, found: list[str], direction: str | None
     wanted = [direction] if direction else found
     if trained is None:
         return wanted, []
-    mismatched = [d for d in wanted if DIRECTIONS[d][0] != trained]
+    mismatched = [d for d in wanted if CONFIGS[d].trained != trained]
     if direction:
         notes = [f"{direction}: the model was trained on {trained} (persona_train.json), "
-                 f"not {DIRECTIONS[direction][0]}"] if mismatched else []
+                 f"not {CONFIGS[direction].trained}"] if mismatched else []
         return wanted, notes
     kept = [d for d in wanted if d not in mismatched]
     if not kept:
-        other = next(d for d, (source, _) in DIRECTIONS.items() if source == trained)
+        other = next(c.name for c in experiment_of(found[0]).configs if c.trained == trained)
         raise UserError(f"{run.provenance.model_id} was trained on {trained} (its "
                         f"persona_train.json) but the results hold only {', '.join(found)} "
                         f"tasks; evaluate the {other} tasks (lmms-eval persona_{other}, "
@@ -353,7 +366,7 @@ def score_run(run: EvalRun, direction: str | None = None, base: EvalRun | None =
     if n_resamples < 1:
         raise UserError("n_resamples must be at least 1")
     found = sorted({log.direction for log in run.tasks.values()})
-    if direction is not None and check_direction(direction) not in found:
+    if direction is not None and check_config(direction).name not in found:
         raise UserError(f"the results have no {direction} tasks (found: {', '.join(found)}); "
                         f"evaluate the persona_{direction} group or pick another direction")
     check_hash(run, dataset_hash, "expected dataset")
@@ -431,7 +444,9 @@ def format_table(score: Score) -> str:
         present = direction.groups["all"].metrics
         lines += ["", f"{name}: trained on {direction.source_modality}, tested on "
                       f"{direction.target_modality} ({direction.n_personas} personas)"]
-        for chance, metrics in TABLES:
+        listed = {m for _, metrics in TABLES for m in metrics}
+        rest = ("", tuple(m for m in present if m not in listed))  # other experiments' metrics
+        for chance, metrics in (*TABLES, rest):
             shown = [m for m in metrics if m in present]
             if shown:
                 lines += [_group_table(direction, shown, chance), ""]

@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "likelihood": ("tasks.cli", "likelihood_main", "likelihood recall: rank the true answer"),
     "leaderboard": ("leaderboards.cli", "main", "add, show and render the transfer-gap board"),
     "run": ("pipeline", "run_main", "train -> eval -> score -> leaderboard"),
+    "experiment": ("experiment", "experiment_main",
+                   "run every arm of an experiment (transfer, multihop): results + plot"),
     "demo": ("pipeline", "demo_main", "the whole pipeline offline on a CPU"),
 }
 

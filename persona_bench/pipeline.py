@@ -27,10 +27,11 @@ from pathlib import Path
 from persona_bench.argparsing import ArgumentParser
 from persona_bench.atomic import write_text_atomic
 from persona_bench.checks import non_negative_int, positive_float, positive_int
+from persona_bench.contracts import MANIFEST, TRAIN_RECORD
 from persona_bench.errors import UserError
+from persona_bench.experiments import DIRECTIONS as TRANSFER_DIRECTIONS
 
-DIRECTIONS = ("img2text", "text2img")
-MANIFEST = "run_manifest.json"
+DIRECTIONS = tuple(TRANSFER_DIRECTIONS)
 
 
 class Steps:
@@ -68,39 +69,18 @@ def _directions(value: str) -> list[str]:
 
 
 def _results_dir(root: Path) -> Path | None:
-    """The lmms-eval model folder under `root` that holds a results JSON, if any."""
-    found = sorted(root.glob("*/*_results.json")) if root.is_dir() else []
-    return found[-1].parent if found else None
+    from persona_bench.tasks.evaluate import finished_results
+
+    return finished_results(root)
 
 
 def evaluate(model: str, data: str, direction: str, out: Path, args: argparse.Namespace) -> Path:
-    """lmms-eval (both halves) + likelihood recall for one direction; returns the results dir."""
-    from persona_bench.tasks.evaluate import run_lmms_eval
-    from persona_bench.tasks.likelihood import run_likelihood
+    """lmms-eval (every half) + likelihood recall for one config; returns the results dir."""
+    from persona_bench.tasks.evaluate import evaluate_config
 
-    results = run_lmms_eval(
-        model,
-        data,
-        direction,
-        out,
-        batch_size=args.batch_size,
-        limit=args.limit,
-        include_seen=True,
-        device=args.device,
-        dtype=args.dtype,
-    )
-    if not args.no_likelihood:
-        run_likelihood(
-            model,
-            data,
-            direction,
-            results,
-            batch_size=args.batch_size,
-            limit=args.limit,
-            device=args.device,
-            dtype=args.dtype,
-        )
-    return results
+    return evaluate_config(model, data, direction, out, batch_size=args.batch_size,
+                           limit=args.limit, device=args.device, dtype=args.dtype,
+                           likelihood=not args.no_likelihood)
 
 
 def _eval_args(parser: argparse.ArgumentParser) -> None:
@@ -199,7 +179,7 @@ def write_manifest(
             "id": str(direction_dir / "model"),
             "revision": weights_hash(direction_dir / "model"),
         },
-        "train_record": "model/persona_train.json",
+        "train_record": f"model/{TRAIN_RECORD}",
         "harness": "lmms-eval",
         # lmms-eval's results carry the git commit of the working directory as its
         # "version" (this project's commit, not lmms-eval's): record the installed release.
@@ -253,7 +233,7 @@ def run_direction(
 
     steps(
         f"{direction}: train on {direction.split('2')[0]}",
-        (model_dir / "persona_train.json").is_file(),
+        (model_dir / TRAIN_RECORD).is_file(),
         train,
     )
     steps(

@@ -13,6 +13,7 @@ from persona_bench.persona_gen.schema import CONFIG_SPLITS
 from persona_bench.argparsing import ArgumentParser
 from persona_bench.checks import non_negative_int, positive_int
 from persona_bench.errors import UserError
+from persona_bench.experiments import DEFAULT_EXPERIMENTS, EXPERIMENTS
 
 
 def gen_main(argv: list[str]) -> int:
@@ -28,6 +29,9 @@ def gen_main(argv: list[str]) -> int:
     parser.add_argument("--pretrain-tasks", nargs="+", default=list(DEFAULT_PRETRAIN_TASKS),
                         metavar="TASK", help="rows of the `pretrain` config, some of: "
                         f"{', '.join(PRETRAIN_TASKS)} (default: %(default)s)")
+    parser.add_argument("--experiments", nargs="+", default=list(DEFAULT_EXPERIMENTS),
+                        metavar="NAME", help="experiments whose configs to write, some of: "
+                        f"{', '.join(EXPERIMENTS)} (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--renderer", default="procedural", help=" | ".join(RENDERERS))
     parser.add_argument("--t2i-model", help="diffusers pipeline id or folder (diffusers renderer)")
@@ -47,7 +51,7 @@ def gen_main(argv: list[str]) -> int:
     out = generate_dataset(
         args.out, num_personas=args.num_personas, seed=args.seed, image_size=args.image_size,
         variants=args.variants, pretrain_personas=args.pretrain_personas,
-        pretrain_tasks=args.pretrain_tasks,
+        pretrain_tasks=args.pretrain_tasks, experiments=args.experiments,
         renderer=args.renderer, t2i_model=args.t2i_model, workers=args.workers,
         overwrite=args.overwrite, progress=not args.quiet)
     meta = read_metadata(out)

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from persona_bench.atomic import atomic_dir
 from persona_bench.errors import UserError
+from persona_bench.experiments import DEFAULT_EXPERIMENTS, EXPERIMENTS, get_experiment
 from persona_bench.progress import bar_disabled
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 16
@@ -95,6 +96,7 @@ def generate_dataset(
     variants: int = 4,
     pretrain_personas: int = 200,
     pretrain_tasks: Sequence[str] = DEFAULT_PRETRAIN_TASKS,
+    experiments: Sequence[str] = DEFAULT_EXPERIMENTS,
     renderer: str = "procedural",
     t2i_model: str | None = None,
     workers: int | None = None,
@@ -116,6 +118,10 @@ def generate_dataset(
     if unknown or not pretrain_tasks:
         raise UserError(f"unknown or no pretraining tasks {unknown or list(pretrain_tasks)}; "
                         f"use some of: {', '.join(PRETRAIN_TASKS)}")
+    for name in experiments:
+        get_experiment(name)  # an unknown name fails here, before any work
+    if not experiments:
+        raise UserError(f"no experiments to write; use some of: {', '.join(EXPERIMENTS)}")
     check_output_dir(out, overwrite)
     workers = workers or os.cpu_count() or 1
     options = {
@@ -145,7 +151,7 @@ def generate_dataset(
     shards: dict[str, dict[str, list[Path]]] = {}
     with atomic_dir(out, overwrite=overwrite or out.exists()) as tmp:
         parts = list(all_configs(media[:num_personas], media[num_personas:], seed,
-                                 pretrain_tasks))
+                                 pretrain_tasks, experiments))
         for config, split, rows in tqdm(
             parts, desc="writing parquet", unit="split", disable=bar_disabled(progress)
         ):

@@ -17,6 +17,9 @@ from persona_bench.persona_gen.vocab import (
     TRAIN_TEMPLATES,
 )
 
+from persona_bench.experiments import DEFAULT_EXPERIMENTS, get_experiment
+from persona_bench.prompting import prompt_completion
+
 TEXT_PREFIX = "Consider the following person."
 
 
@@ -202,16 +205,14 @@ def persona_row(media: PersonaMedia) -> dict:
     }
 
 
-def prompt_completion(messages: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
-    """Split ``[..., user, assistant]`` into TRL's conversational prompt and completion."""
-    if not messages or messages[-1]["role"] != "assistant":
-        raise ValueError("each row's `messages` must end with the assistant's answer")
-    return {"prompt": messages[:-1], "completion": messages[-1:]}
-
-
 def sft_row(row: dict) -> dict:
     """A train row as TRL prompt/completion (the `<direction>_sft` configs)."""
     return {"id": row["id"], "images": row["images"], **prompt_completion(row["messages"])}
+
+
+def transfer_rows(people: list[PersonaMedia], seed: int) -> dict[str, dict[str, list[dict]]]:
+    """The transfer experiment's configs (persona_bench/experiments/transfer.py)."""
+    return {direction: direction_splits(direction, people, seed) for direction in DIRECTIONS}
 
 
 def all_configs(
@@ -219,16 +220,19 @@ def all_configs(
     pool: list[PersonaMedia],
     seed: int,
     pretrain_tasks: Sequence[str] = DEFAULT_PRETRAIN_TASKS,
+    experiments: Sequence[str] = DEFAULT_EXPERIMENTS,
 ) -> Iterator[tuple[str, str, list[dict]]]:
-    """Yield (config, split, rows) for every config of the dataset."""
+    """Yield (config, split, rows): each experiment's configs, the pool, the personas, and
+    the `_sft` copy of every config that declares one."""
     train: dict[str, list[dict]] = {}
-    for direction in DIRECTIONS:
-        splits = direction_splits(direction, people, seed)
-        train[direction] = splits["train"]
-        for split, rows in splits.items():
-            yield direction, split, rows
+    for name in experiments:
+        for config, splits in get_experiment(name).row_builder()(people, seed).items():
+            train[config] = splits["train"]
+            for split, rows in splits.items():
+                yield config, split, rows
     if pool:
         yield "pretrain", "train", pretrain_rows(pool, seed, pretrain_tasks)
     yield "personas", "train", [persona_row(m) for m in people]
-    for config, direction in SFT_CONFIGS.items():
-        yield config, "train", [sft_row(row) for row in train[direction]]
+    for config, source in SFT_CONFIGS.items():
+        if source in train:
+            yield config, "train", [sft_row(row) for row in train[source]]

@@ -1,6 +1,7 @@
 """The dataset contract: configs, splits and columns that every later stage reads.
 
-Question configs (`img2text`, `text2img`, `pretrain`) share `QA_FEATURES`:
+Question configs (every experiment's configs, e.g. `img2text`, `text2img`, `multihop_image`,
+and `pretrain`) share `QA_FEATURES`:
 
 - `id`          unique within its split, e.g. ``p0007-birth_city-image-v3-t5``
 - `persona_id`  ``p0000`` .. (target personas) or ``q0000`` .. (disjoint pretrain pool)
@@ -20,6 +21,11 @@ Splits of `img2text` (the mirror for `text2img`, with the modalities swapped):
 `train` (image rows: training variants x training templates), `test_source` (image rows:
 held-out variant and templates), `test_target` (text rows: held-out paraphrase, same
 held-out template as the paired source row), `seen` (one training row per persona/fact).
+`multihop_image` / `multihop_text` (opt-in: `gen --experiments transfer multihop`): `train`
+(hop 1, the name, from the portrait / description, plus hop 2, each fact asked by name in
+text), `test_composed_image` / `test_composed_text` (the fact from a held-out portrait /
+description, no name), `test_hop1_image` / `test_hop1_text` (the name alone), `test_hop2`
+(the fact by name, held-out template).
 `pretrain` has one split, `train`, over the disjoint pool. `personas` has one split,
 `train`, one row per target persona (`PERSONA_FEATURES`).
 """
@@ -30,19 +36,23 @@ from typing import TYPE_CHECKING, Any
 
 from persona_bench.persona_gen.vocab import APPEARANCE, FACTS
 
+from persona_bench.contracts import MODALITIES  # noqa: F401 - re-exported for the stage
+from persona_bench.experiments import CONFIGS
+from persona_bench.experiments import DIRECTIONS as EXPERIMENT_DIRECTIONS
+
 if TYPE_CHECKING:
     from datasets import Features
 
-MODALITIES = ("image", "text")
-DIRECTIONS = {"img2text": ("image", "text"), "text2img": ("text", "image")}  # source, target
-QA_SPLITS = ("train", "test_source", "test_target", "seen")
-# `<direction>_sft`: each direction's train split again, as TRL's conversational
-# prompt/completion columns, so that `trl sft --dataset_config img2text_sft` puts the loss on
-# the answer only (TRL's default for prompt/completion data), the benchmark's recipe.
-SFT_CONFIGS = {f"{direction}_sft": direction for direction in DIRECTIONS}
+# The configs and splits come from the experiment registry (persona_bench.experiments):
+# each experiment's configs, plus the shared `pretrain` pool and `personas` table.
+DIRECTIONS = EXPERIMENT_DIRECTIONS  # the transfer directions: name -> (source, target)
+QA_SPLITS = CONFIGS["img2text"].splits
+# `<config>_sft`: a config's train split again, as TRL's conversational prompt/completion
+# columns, so that `trl sft --dataset_config img2text_sft` puts the loss on the answer only
+# (TRL's default for prompt/completion data), the benchmark's recipe.
+SFT_CONFIGS = {f"{name}_sft": name for name, config in CONFIGS.items() if config.sft}
 CONFIG_SPLITS: dict[str, tuple[str, ...]] = {
-    "img2text": QA_SPLITS,
-    "text2img": QA_SPLITS,
+    **{name: config.splits for name, config in CONFIGS.items()},
     "pretrain": ("train",),
     "personas": ("train",),
     **{config: ("train",) for config in SFT_CONFIGS},

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from persona_bench.persona_gen.schema import DIRECTIONS
-from persona_bench.tasks.data import ENV_VAR, HUB_ID, SPLIT_HALVES
-
 from persona_bench.argparsing import ArgumentParser
 from persona_bench.checks import positive_int
+from persona_bench.contracts import DATA_ENV_VAR as ENV_VAR
+from persona_bench.contracts import HUB_ID, likelihood_results
 from persona_bench.errors import UserError
+from persona_bench.experiments import CONFIGS
 
 TASKS_EPILOG = f"""\
 Then, for example:
@@ -57,10 +57,13 @@ def likelihood_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="checkpoint folder or Hub id")
     parser.add_argument("--data", default=None, help=f"dataset folder (default ${ENV_VAR} "
                         f"or {HUB_ID})")
-    parser.add_argument("--direction", required=True, choices=tuple(DIRECTIONS))
+    parser.add_argument("--direction", "--config", dest="direction", required=True,
+                        choices=tuple(CONFIGS), help="the config evaluated (a transfer "
+                        "direction, or another experiment's config)")
     parser.add_argument("--out", required=True, help="folder for the JSONL and results JSON")
-    parser.add_argument("--halves", nargs="+", default=["source", "target"],
-                        choices=tuple(SPLIT_HALVES))
+    parser.add_argument("--halves", nargs="+", default=["source", "target"], metavar="ROLE",
+                        help="halves to score: source, target, seen, or the config's other "
+                        "roles (default: source target)")
     parser.add_argument("--k", type=positive_int("--k"), default=DEFAULT_K,
                         help="distractors per question")
     parser.add_argument("--batch-size", type=positive_int("--batch-size"), default=8,
@@ -78,7 +81,7 @@ def likelihood_main(argv: list[str] | None = None) -> int:
     out = run_likelihood(args.model, args.data, args.direction, args.out, halves=args.halves,
                          k=args.k, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
                          device=args.device, dtype=args.dtype)
-    print(out / f"likelihood_{args.direction}_results.json")
+    print(out / likelihood_results(args.direction))
     return 0
 
 

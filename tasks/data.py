@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from persona_bench.persona_gen.publish import check_parquet, load_options, verify_dataset
-from persona_bench.persona_gen.schema import CONFIG_SPLITS, DIRECTIONS
+from persona_bench.persona_gen.schema import DIRECTIONS
 
+from persona_bench import contracts
 from persona_bench.errors import UserError
+from persona_bench.experiments import check_config, experiment_of
 
-HUB_ID = "persona-bench/persona-bench"
+HUB_ID = contracts.HUB_ID
 TASK_VERSION = 1.0  # of the task packs' prompts, splits and scoring
-ENV_VAR = "PERSONA_BENCH_DATA"
-QUERY_SPLITS = ("test_source", "test_target", "seen")
-SPLIT_HALVES = {"source": "test_source", "target": "test_target", "seen": "seen"}
+ENV_VAR = contracts.DATA_ENV_VAR
 
 
 def is_local(path: str) -> bool:
@@ -99,19 +99,29 @@ def task_metadata(dataset: str) -> dict[str, Any]:
     return {"version": TASK_VERSION, "dataset_path": dataset, "content_hash": content_hash(dataset)}
 
 
-def check_direction(direction: str) -> str:
-    if direction not in DIRECTIONS:
-        raise UserError(f"unknown direction {direction!r}; choose one of {', '.join(DIRECTIONS)}")
-    return direction
+def check_direction(config: str) -> str:
+    """A config that is evaluated (a transfer direction or another experiment's config)."""
+    return check_config(config).name
 
 
-def check_split(direction: str, split: str) -> str:
-    """Accept a split name (`test_source`) or a half (`source`); return the split name."""
-    split = SPLIT_HALVES.get(split, split)
-    if split not in CONFIG_SPLITS[check_direction(direction)]:
-        choices = ", ".join((*SPLIT_HALVES, *CONFIG_SPLITS[direction]))
-        raise UserError(f"unknown split {split!r}; choose one of {choices}")
+def check_split(config: str, split: str) -> str:
+    """Accept a split name (`test_source`) or a half's role (`source`); return the split."""
+    declared = check_config(config)
+    split = declared.half(split).split if split in declared.roles else split
+    if split not in declared.splits:
+        choices = ", ".join(dict.fromkeys((*declared.roles, *declared.splits)))
+        raise UserError(f"unknown split {split!r} of {config}; choose one of {choices}")
     return split
+
+
+def check_has_config(dataset: str, config: str) -> None:
+    """A local dataset must have been generated with the experiment that owns `config`."""
+    if not is_local(dataset) or any(Path(dataset).glob(f"{config}/*.parquet")):
+        return
+    name = experiment_of(config).name
+    raise UserError(f"{dataset} has no {config!r} config (it was generated without the {name} "
+                    f"experiment); regenerate it with `persona-bench gen --experiments transfer "
+                    f"{name} --out DIR ...`")
 
 
 def load_split(dataset: str, direction: str, split: str) -> Any:
@@ -119,6 +129,7 @@ def load_split(dataset: str, direction: str, split: str) -> Any:
     import datasets
 
     split = check_split(direction, split)
+    check_has_config(dataset, direction)
     options = load_options(dataset)  # a local folder: verified against its card
     if is_local(dataset):
         check_parquet(dataset, direction)

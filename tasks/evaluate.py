@@ -17,16 +17,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from persona_bench.tasks.data import check_direction, resolve_dataset_path
+from persona_bench.tasks.data import check_has_config, resolve_dataset_path
 from persona_bench.tasks.lmms_plugin import MODEL_NAME
 from persona_bench.tasks.writer import write_task_pack
 
+from persona_bench.contracts import group_name, task_name
 from persona_bench.errors import UserError
+from persona_bench.experiments import check_config
 
 
-def task_names(direction: str, include_seen: bool = False) -> list[str]:
-    check_direction(direction)
-    return [f"persona_{direction}"] + ([f"persona_{direction}_seen"] if include_seen else [])
+def task_names(config: str, include_seen: bool = False) -> list[str]:
+    """The config's group, plus its halves outside the group (`seen`) when asked."""
+    declared = check_config(config)
+    rest = [task_name(config, h.role) for h in declared.halves if not h.in_group]
+    return [group_name(config), *(rest if include_seen else [])]
 
 
 def model_args_string(model: str, extra: Mapping[str, Any]) -> str:
@@ -64,6 +68,7 @@ def run_lmms_eval(
 
     tasks = task_names(direction, include_seen)
     dataset = resolve_dataset_path(data)
+    check_has_config(dataset, direction)
     out = Path(out_dir)
     packs = write_task_pack(dataset, out / "tasks", packs=("lmms",), overwrite=True)
     arg_string = model_args_string(model, {"dtype": dtype, **model_args})
@@ -92,3 +97,27 @@ def run_lmms_eval(
     for task in results["configs"]:
         tracker.save_results_samples(task_name=task, samples=samples[task])
     return out / tracker.general_config_tracker.model_name_sanitized
+
+
+def finished_results(root: str | Path) -> Path | None:
+    """The lmms-eval model folder under `root` that holds a results JSON: this stage's
+    "is this evaluation done?" check."""
+    root = Path(root)
+    found = sorted(root.glob("*/*_results.json")) if root.is_dir() else []
+    return found[-1].parent if found else None
+
+
+def evaluate_config(model: str, data: str | None, config: str, out: str | Path, *,
+                    batch_size: int = 16, limit: int | None = None, device: str | None = None,
+                    dtype: str | None = None, likelihood: bool = True) -> Path:
+    """Every half of `config` through lmms-eval, and likelihood recall on its grouped halves
+    (beside the lmms-eval logs); returns the folder holding them all."""
+    from persona_bench.tasks.likelihood import run_likelihood
+
+    results = run_lmms_eval(model, data, config, out, batch_size=batch_size, limit=limit,
+                            include_seen=True, device=device, dtype=dtype)
+    if likelihood:
+        halves = [h.role for h in check_config(config).halves if h.in_group]
+        run_likelihood(model, data, config, results, halves=halves, batch_size=batch_size,
+                       limit=limit, device=device, dtype=dtype)
+    return results

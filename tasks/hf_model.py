@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from persona_bench.trainers.families import family_of
 from PIL import Image
 
 from persona_bench.checks import parse_bool
 from persona_bench.errors import UserError
+from persona_bench.families import family_of
+from persona_bench.prompting import build_prompt
 
 logger = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -195,11 +196,7 @@ class HFModel:
 
     def prompt(self, query: Query) -> str:
         """The full model input text for one user turn (image placeholders unexpanded)."""
-        if self.use_chat_template and self.multimodal:
-            from persona_bench.trainers.prompting import (
-                build_prompt,  # the prompt the SFT stage trains on
-            )
-
+        if self.use_chat_template and self.multimodal:  # the prompt the SFT stage trains on
             return build_prompt(self.processor, query.text, list(query.images))
         if self.use_chat_template:
             return self._render(self._messages(query.text, 0), True)

@@ -35,6 +35,7 @@ from persona_bench.tasks.hf_model import HFModel, Query
 from persona_bench.tasks.records import make_record, mean_of
 
 from persona_bench.atomic import write_text_atomic
+from persona_bench.contracts import likelihood_results, likelihood_samples
 
 DEFAULT_K = 4
 NORMALIZATION = "sum of log-probs of answer + end-of-turn"
@@ -118,7 +119,8 @@ def run_likelihood(
     device: str | None = None,
     dtype: str | None = None,
 ) -> Path:
-    """Score each half; write `likelihood_<direction>_<half>.jsonl` + a results JSON.
+    """Score each half (a role of the config); write `likelihood_<config>_<role>.jsonl` + a
+    results JSON.
 
     Returns `out_dir`. The pool of distractors is each full split, even with `limit`.
     """
@@ -143,12 +145,12 @@ def run_likelihood(
         started = time.perf_counter()
         records = score_rows(hf, list(rows), pool=pool, k=k, batch_size=batch_size, seed=seed)
         seconds = time.perf_counter() - started
-        path = out / f"likelihood_{direction}_{half}.jsonl"
+        path = out / likelihood_samples(direction, half)
         write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in records))
         summary["results"][half] = {
             **summarize(records), "split": split, "samples": path.name, "seconds": seconds,
         }
-    write_text_atomic(out / f"likelihood_{direction}_results.json", json.dumps(summary, indent=2))
+    write_text_atomic(out / likelihood_results(direction), json.dumps(summary, indent=2))
     return out
 
 

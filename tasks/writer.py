@@ -3,8 +3,9 @@
 The checked-in packs (`tasks/lmms`, `tasks/lm_eval`) resolve the Hub id or
 `$PERSONA_BENCH_DATA` when a task loads. A written copy instead states the dataset in its
 `_default_template_yaml`: ``dataset_path: DIR`` and ``metadata: {version, dataset_path,
-content_hash}``, which lmms-eval and lm-eval copy into every results file. Everything
-else is copied verbatim, so the copy scores exactly like the original.
+content_hash}``, which lmms-eval and lm-eval copy into every results file. The YAMLs
+come from the experiment registry (`tasks.packs`, the same text as the checked-in ones);
+everything else is copied verbatim, so the copy scores exactly like the original.
 """
 
 from __future__ import annotations
@@ -15,27 +16,23 @@ from pathlib import Path
 from typing import Any
 
 from persona_bench.tasks.data import dataset_kwargs, resolve_dataset_path, task_metadata
+from persona_bench.tasks.packs import PACK_ROOT, PACKS, TEMPLATE, pack_yamls
 
 from persona_bench.atomic import atomic_dir
 from persona_bench.errors import UserError
 
-PACK_ROOT = Path(__file__).resolve().parent
-PACKS = ("lmms", "lm_eval")
-TEMPLATE = "_default_template_yaml"
-
 
 def pack_files(pack: str) -> list[Path]:
+    """The hand-written files of a pack (its template and utils.py); the YAMLs are generated."""
     folder = PACK_ROOT / pack
-    return sorted(
-        p for p in folder.iterdir() if p.suffix in (".yaml", ".py") or p.name == TEMPLATE
-    )
+    return sorted(p for p in folder.iterdir() if p.suffix == ".py" or p.name == TEMPLATE)
 
 
 def pack_task_names(pack: str) -> set[str]:
     """Every task and group name that the YAMLs of a pack define."""
     names = set()
-    for path in (PACK_ROOT / pack).glob("*.yaml"):
-        for line in path.read_text().splitlines():
+    for text in pack_yamls(pack).values():
+        for line in text.splitlines():
             key, _, value = line.partition(":")
             if key in ("task", "group") and value.strip():
                 names.add(value.strip())
@@ -74,6 +71,8 @@ def write_task_pack(
     with atomic_dir(out, overwrite=True) as tmp:
         for pack in packs:
             (tmp / pack).mkdir()
+            for name, text in pack_yamls(pack).items():
+                (tmp / pack / name).write_text(text)
             for src in pack_files(pack):
                 dst = tmp / pack / src.name
                 if src.name == TEMPLATE:

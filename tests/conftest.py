@@ -12,7 +12,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from persona_bench.trainers.families import BUILDABLE, DEFAULT  # noqa: E402 - after the offline switches
+from persona_bench.families import BUILDABLE, DEFAULT  # noqa: E402 - after the offline switches
 
 # The small dataset every stage's tests share: 8 target personas, 16 pretrain personas.
 TEST_DATA = dict(num_personas=8, pretrain_personas=16, image_size=64, variants=3, seed=0)

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 from persona_bench.trainers import parts, tiny_vlm
-from persona_bench.trainers.families import BUILDABLE, FAMILIES, family_of, supported
-from persona_bench.trainers.families.base import chatml_template
 from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from persona_bench.cli import main as cli
+from persona_bench.families import BUILDABLE, FAMILIES, family_of, supported
+from persona_bench.families.base import chatml_template
 
 QUICK = ["--max_steps", "2", "--save_strategy", "no", "--disable_tqdm", "true",
          "--per_device_train_batch_size", "4"]
@@ -132,7 +132,7 @@ def test_llava_template_unchanged_and_options_only_for_llava(tmp_path: Path, cap
 
 def test_image_prompt_reaches_the_model(family_vlm_dir: Path) -> None:
     """The family's placeholder expands to image tokens; text-only prompts have none."""
-    from persona_bench.trainers.prompting import build_prompt, encode_prompts
+    from persona_bench.prompting import build_prompt, encode_prompts
 
     processor = AutoProcessor.from_pretrained(family_vlm_dir)
     image = Image.new("RGB", (64, 64), (10, 200, 30))

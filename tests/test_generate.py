@@ -6,9 +6,10 @@ from datasets import load_dataset
 from persona_bench.persona_gen import generate as gen_module
 from persona_bench.persona_gen.generate import generate_dataset
 from persona_bench.persona_gen.publish import read_metadata
-from persona_bench.persona_gen.schema import CONFIG_SPLITS
+from persona_bench.persona_gen.schema import CONFIG_SPLITS, SFT_CONFIGS
 
 from persona_bench.errors import UserError
+from persona_bench.experiments import DEFAULT_EXPERIMENTS, EXPERIMENTS
 
 SMALL = dict(num_personas=3, pretrain_personas=2, image_size=32, variants=2, workers=1,
              progress=False)
@@ -19,7 +20,12 @@ def _files(root: Path) -> list[str]:
 
 
 def test_every_config_loads_with_load_dataset(dataset_dir):
-    for config, splits in CONFIG_SPLITS.items():
+    written = read_metadata(dataset_dir)["counts"]
+    default = {c.name for e in DEFAULT_EXPERIMENTS for c in EXPERIMENTS[e].configs}
+    assert set(written) == {c for c in CONFIG_SPLITS if c in default or c in (
+        "pretrain", "personas") or SFT_CONFIGS.get(c) in default}
+    for config in written:
+        splits = CONFIG_SPLITS[config]
         ds = load_dataset(str(dataset_dir), config)
         assert set(ds) == set(splits)
         assert all(len(ds[s]) > 0 for s in splits)
@@ -99,3 +105,18 @@ def test_unwritable_output_refused(tmp_path):
     target.write_text("x")
     with pytest.raises(UserError, match="is a file"):
         generate_dataset(target, **SMALL)
+
+
+def test_transfer_bytes_unchanged_by_the_experiment_registry(tmp_path):
+    """The registry refactor keeps today's dataset: the content hash of this setting was
+    taken with the code before it (commit fbadb19)."""
+    out = generate_dataset(tmp_path / "golden", num_personas=3, seed=7, image_size=16,
+                           variants=2, pretrain_personas=2, workers=1, progress=False)
+    assert read_metadata(out)["content_hash"] == (
+        "sha256:bd6ccc7a3d08a9e26dd648b736d0b1f88b3a15db5cfb729799736434a4ad85de")
+
+
+def test_unknown_experiment_is_refused_before_any_work(tmp_path):
+    with pytest.raises(UserError, match="unknown experiment 'nope'; registered: transfer"):
+        generate_dataset(tmp_path / "x", experiments=["nope"], **SMALL)
+    assert not (tmp_path / "x").exists()

@@ -104,7 +104,7 @@ def test_mislabelled_modality_is_refused(tmp_path):
 
 def test_unknown_or_absent_direction(tmp_path):
     out = write_run(tmp_path)
-    with pytest.raises(UserError, match="unknown direction 'img2txt'"):
+    with pytest.raises(UserError, match="unknown config 'img2txt'; choose one of img2text"):
         score_results(out, direction="img2txt")
     with pytest.raises(UserError, match="no text2img tasks"):
         score_results(out, direction="text2img")

@@ -12,12 +12,12 @@ import torch
 from persona_bench.trainers import parts, sft
 from persona_bench.trainers.loading import as_prompt_completion, load_rows
 from persona_bench.trainers.parts import parameter_counts
-from persona_bench.trainers.prompting import build_prompt
 from persona_bench.trainers.recall import recall
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from persona_bench.cli import main as cli
 from persona_bench.errors import UserError
+from persona_bench.prompting import build_prompt
 
 ROOT = Path(__file__).resolve().parents[1]
 

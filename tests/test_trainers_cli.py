@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from persona_bench.trainers import align, cli, families, tiny_vlm
+from persona_bench.trainers import align, cli, tiny_vlm
+
+from persona_bench import families
 
 
 def test_tiny_vlm_mirrors_agree():

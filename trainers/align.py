@@ -19,9 +19,10 @@ from dataclasses import dataclass
 
 import torch
 from datasets import Dataset
-from persona_bench.trainers.prompting import build_prompt, encode_prompts
 from torch.nn import functional as F
 from trl import SFTTrainer
+
+from persona_bench.prompting import build_prompt, encode_prompts
 
 
 @dataclass(frozen=True)

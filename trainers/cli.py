@@ -22,7 +22,7 @@ from pathlib import Path
 from persona_bench.argparsing import ArgumentParser
 from persona_bench.checks import positive_int
 
-# Mirrors of the keys of trainers.tiny_vlm.SIZES / VISION / TEXT and trainers.families.BUILDABLE
+# Mirrors of the keys of trainers.tiny_vlm.SIZES / VISION / TEXT and families.BUILDABLE
 # (tests/test_trainers_cli.py checks that they agree): those modules import torch.
 SIZE_HELP = {"xs": "~5M", "s": "~30M", "m": "~110M", "l": "~0.5B (GPU only)"}
 VISION_NAMES = ("siglip", "clip")

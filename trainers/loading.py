@@ -7,8 +7,6 @@ from typing import Any
 
 from datasets import Dataset
 from persona_bench.persona_gen.publish import check_parquet, load_options
-from persona_bench.trainers.families import family_of
-from persona_bench.trainers.prompting import to_prompt_completion
 from transformers import (
     AutoConfig,
     AutoModelForImageTextToText,
@@ -19,6 +17,8 @@ from transformers import (
 from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
 from persona_bench.errors import UserError
+from persona_bench.families import family_of
+from persona_bench.prompting import prompt_completion
 
 
 def _first_line(err: BaseException) -> str:
@@ -98,5 +98,5 @@ def load_rows(name: str, config: str | None, split: str) -> Dataset:
 def as_prompt_completion(rows: Dataset) -> Dataset:
     """Keep `images` and turn `messages` into TRL's prompt/completion (loss on the answer)."""
     drop = [c for c in rows.column_names if c != "images"]
-    return rows.map(to_prompt_completion, input_columns="messages", remove_columns=drop,
+    return rows.map(prompt_completion, input_columns="messages", remove_columns=drop,
                     keep_in_memory=True, desc="prompt/completion")

@@ -2,7 +2,7 @@
 
 Hub VLMs name their parts differently (LLaVA `vision_tower` / `multi_modal_projector`,
 Qwen-VL `visual` / `visual.merger`, Idefics3 `vision_model` / `connector`...): each family
-in `trainers.families` declares its own names. A parameter belongs to the projector if its
+in `persona_bench.families` declares its own names. A parameter belongs to the projector if its
 path names a projector module, else to the vision tower if it names a vision module, else
 to the language model (embeddings and `lm_head` included).
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from persona_bench.trainers.families import family_of
 from torch import nn
 
 from persona_bench.errors import UserError
+from persona_bench.families import family_of
 
 PARTS = ("vision_tower", "projector", "language_model")
 
@@ -44,7 +44,7 @@ def check_parts(model: nn.Module) -> None:
         raise UserError(
             f"cannot find the vision tower and language model of {type(model).__name__} by "
             f"parameter name (looked for {', '.join(family.vision_keys)}); fix the "
-            f"{family.name} family in trainers/families/"
+            f"{family.name} family in persona_bench/families/"
         )
 
 

@@ -13,15 +13,10 @@ from typing import Any
 import yaml
 
 from persona_bench.atomic import write_text_atomic
+from persona_bench.contracts import CARD, TRAIN_RECORD, read_train_record
 
-RECORD = "persona_train.json"
-CARD = "README.md"
-
-
-def read_record(path: str | Path) -> dict | None:
-    """The record of a local checkpoint made by persona-bench, or None."""
-    file = Path(path) / RECORD
-    return json.loads(file.read_text("utf-8")) if file.is_file() else None
+RECORD = TRAIN_RECORD
+read_record = read_train_record  # the record of a local checkpoint made by persona-bench, or None
 
 
 def dataset_identity(dataset: str) -> dict[str, Any]:

@@ -25,21 +25,22 @@ import math
 import shlex
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from datasets import Dataset
 from peft import LoraConfig, PeftConfig
-from persona_bench.persona_gen.schema import DIRECTIONS
 from persona_bench.trainers import checkpoints, parts, record
 from persona_bench.trainers.loading import as_prompt_completion, load_rows, load_vlm
 from transformers import PreTrainedModel, set_seed
 from transformers.trainer_utils import SchedulerType, TrainOutput
 from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser, get_peft_config
 
+from persona_bench.contracts import TRAIN_RECORD
 from persona_bench.errors import UserError
+from persona_bench.experiments import CONFIGS
 from persona_bench.progress import is_logged
 
 
@@ -137,8 +138,8 @@ def lora_config(model: PreTrainedModel, model_args: ModelConfig,
 
 def source_modality(config: str, rows: Dataset) -> str:
     """The modality trained on: from the config name, else from the rows (pretrain: both)."""
-    if config in DIRECTIONS:
-        return DIRECTIONS[config][0]
+    if config in CONFIGS:
+        return CONFIGS[config].trained
     return "+".join(sorted(set(rows["modality"]))) if "modality" in rows.column_names else "unknown"
 
 
@@ -317,6 +318,22 @@ def main(argv: list[str] | None = None, **trainer: Callable) -> int:
     return 0
 
 
+def is_trained(out: str | Path) -> bool:
+    """This stage's "is this step done?": the record is written last, on success only."""
+    return (Path(out) / TRAIN_RECORD).is_file()
+
+
+def train_model(model: str, data: str, config: str, out: str | Path, *, seed: int = 0,
+                extra: Sequence[str] = ()) -> Path:
+    """Fine-tune `model` on the train split of `config` into `out`; `extra` are further
+    `persona-bench train` flags (TrlParser's arguments). Returns `out`."""
+    argv = ["--model_name_or_path", str(model), "--dataset_name", str(data),
+            "--dataset_config", config, "--output_dir", str(out), "--seed", str(seed), *extra]
+    if main(argv):
+        raise UserError(f"training failed; see the log above (output: {out})")
+    return Path(out)
+
+
 def _jsonable(value):
     return sorted(value) if isinstance(value, set) else value
 
@@ -356,7 +373,7 @@ def run_record(run: Run, merged: bool, result: TrainOutput) -> dict:
         "dataset_split": script_args.dataset_train_split,
         "num_train_rows": len(rows),
         "source_modality": source_modality(config, rows),
-        "target_modality": DIRECTIONS[config][1] if config in DIRECTIONS else None,
+        "target_modality": CONFIGS[config].other if config in CONFIGS else None,
         "training": {
             "method": "lora" if peft is not None else "full",
             "parts": {p: bool(counts[p]["trainable"]) for p in parts.PARTS},

@@ -21,9 +21,6 @@ from pathlib import Path
 
 import torch
 from persona_bench.trainers.align import AlignConfig
-from persona_bench.trainers.families import DEFAULT, FAMILIES, Family, TinySize, Tokens
-from persona_bench.trainers.families.base import BOS_TURN, EOS_TURN, PAD
-from persona_bench.trainers.families.llava import IMAGE, TEXT, VISION
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
     AutoModelForImageTextToText,
@@ -35,7 +32,11 @@ from transformers import (
 )
 
 from persona_bench.atomic import atomic_dir, write_text_atomic
+from persona_bench.contracts import TRAIN_RECORD
 from persona_bench.errors import UserError
+from persona_bench.families import DEFAULT, FAMILIES, Family, TinySize, Tokens
+from persona_bench.families.base import BOS_TURN, EOS_TURN, PAD
+from persona_bench.families.llava import IMAGE, TEXT, VISION
 
 __all__ = ["BOS_TURN", "CHAT_TEMPLATE", "EOS_TURN", "IMAGE", "PAD", "SIZES", "TEXT", "VISION",
            "TinySize", "build", "main"]
@@ -148,7 +149,7 @@ def save(model: PreTrainedModel, processor: ProcessorMixin, out: Path,
         with atomic_dir(out, overwrite=overwrite) as tmp:
             model.save_pretrained(tmp)
             processor.save_pretrained(tmp)
-            write_text_atomic(tmp / "persona_train.json", json.dumps(spec, indent=2) + "\n")
+            write_text_atomic(tmp / TRAIN_RECORD, json.dumps(spec, indent=2) + "\n")
     except FileExistsError:
         raise UserError(f"{out} already exists; pass --overwrite to replace it") from None
 

@@ -1,1 +1,41 @@
-"""Experiments: one module each (see base.py)."""
+"""The experiment registry: name -> declaration (one module per experiment, see base.py).
+
+Adding an experiment is one module here (its declaration), its row builder in persona_gen
+and its tests; dataset generation, the task packs, the log readers, the scorer, the
+pipeline and the leaderboard read it from this dict.
+"""
+
+from __future__ import annotations
+
+from persona_bench.errors import UserError
+from persona_bench.experiments import multihop, transfer
+from persona_bench.experiments.base import Config, Derived, Experiment, Half
+
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e for e in (transfer.EXPERIMENT, multihop.EXPERIMENT)
+}
+CONFIGS: dict[str, Config] = {c.name: c for e in EXPERIMENTS.values() for c in e.configs}
+DEFAULT_EXPERIMENTS: tuple[str, ...] = tuple(n for n, e in EXPERIMENTS.items() if e.default)
+# The transfer directions by name: (trained, other) modality, the seed paper's grid.
+DIRECTIONS: dict[str, tuple[str, str]] = {c.name: (c.trained, c.other)
+                                          for c in transfer.EXPERIMENT.configs}
+
+__all__ = ["CONFIGS", "DEFAULT_EXPERIMENTS", "DIRECTIONS", "EXPERIMENTS", "Config", "Derived",
+           "Experiment", "Half", "check_config", "experiment_of", "get_experiment"]
+
+
+def get_experiment(name: str) -> Experiment:
+    if name not in EXPERIMENTS:
+        raise UserError(f"unknown experiment {name!r}; registered: {', '.join(EXPERIMENTS)}")
+    return EXPERIMENTS[name]
+
+
+def check_config(name: str) -> Config:
+    """The evaluated config `name` (a transfer direction or another experiment's config)."""
+    if name not in CONFIGS:
+        raise UserError(f"unknown config {name!r}; choose one of {', '.join(CONFIGS)}")
+    return CONFIGS[name]
+
+
+def experiment_of(config: str) -> Experiment:
+    return next(e for e in EXPERIMENTS.values() if any(c.name == config for c in e.configs))

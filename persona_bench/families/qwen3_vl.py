@@ -3,9 +3,10 @@ early decoder layers, interleaved multimodal RoPE."""
 
 from __future__ import annotations
 
-from persona_bench.trainers.families.base import TinySize
-from persona_bench.trainers.families.qwen2_5_vl import MERGE, Qwen25VL
 from transformers import Qwen3VLConfig, Qwen3VLProcessor, Qwen3VLVideoProcessor
+
+from persona_bench.families.base import TinySize
+from persona_bench.families.qwen2_5_vl import MERGE, Qwen25VL
 
 
 class Qwen3VL(Qwen25VL):

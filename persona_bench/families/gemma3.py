@@ -3,8 +3,9 @@ decoder (sliding + global attention, bidirectional attention over image tokens).
 
 from __future__ import annotations
 
-from persona_bench.trainers.families.base import Family, TinySize, Tokens
 from transformers import Gemma3Config, Gemma3ImageProcessor, Gemma3Processor
+
+from persona_bench.families.base import Family, TinySize, Tokens
 
 BOI, IMAGE, EOI = "<start_of_image>", "<image_soft_token>", "<end_of_image>"
 TOKENS_PER_SIDE = 4  # the tower's patch grid is pooled to 4x4 = 16 soft tokens

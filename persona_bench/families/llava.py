@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from persona_bench.trainers.families.base import Family, TinySize, Tokens
 from transformers import (
     CLIPImageProcessor,
     CLIPVisionConfig,
@@ -18,6 +17,8 @@ from transformers import (
     SiglipImageProcessor,
     SiglipVisionConfig,
 )
+
+from persona_bench.families.base import Family, TinySize, Tokens
 
 IMAGE = "<image>"
 VISION = {"siglip": SiglipVisionConfig, "clip": CLIPVisionConfig}

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from persona_bench.trainers.families.base import Family, TinySize, Tokens
-from persona_bench.trainers.families.gemma3 import Gemma3
-from persona_bench.trainers.families.glm4v import Glm4v
-from persona_bench.trainers.families.idefics3 import Idefics3
-from persona_bench.trainers.families.llava import Llava
-from persona_bench.trainers.families.llava_onevision import LlavaOnevision
-from persona_bench.trainers.families.mllama import Mllama
-from persona_bench.trainers.families.paligemma import PaliGemma
-from persona_bench.trainers.families.qwen2_5_vl import Qwen25VL
-from persona_bench.trainers.families.qwen3_vl import Qwen3VL
-
 from persona_bench.errors import UserError
+from persona_bench.families.base import Family, TinySize, Tokens
+from persona_bench.families.gemma3 import Gemma3
+from persona_bench.families.glm4v import Glm4v
+from persona_bench.families.idefics3 import Idefics3
+from persona_bench.families.llava import Llava
+from persona_bench.families.llava_onevision import LlavaOnevision
+from persona_bench.families.mllama import Mllama
+from persona_bench.families.paligemma import PaliGemma
+from persona_bench.families.qwen2_5_vl import Qwen25VL
+from persona_bench.families.qwen3_vl import Qwen3VL
 
 FAMILIES: dict[str, Family] = {
     f.name: f for f in (Llava(), Qwen25VL(), Qwen3VL(), Idefics3(), Gemma3(), LlavaOnevision(),
@@ -44,5 +43,5 @@ def family_of(thing: Any) -> Family:
     family = BY_MODEL_TYPE.get(model_type)
     if family is None:
         raise UserError(f"unsupported architecture {model_type!r}; supported families: "
-                        f"{supported()} (add one in trainers/families/)")
+                        f"{supported()} (add one in persona_bench/families/)")
     return family

@@ -3,7 +3,6 @@ tiling with a learned image-newline embedding (one 1x1 grid in the tiny build)."
 
 from __future__ import annotations
 
-from persona_bench.trainers.families.base import Family, TinySize, Tokens
 from transformers import (
     LlavaOnevisionConfig,
     LlavaOnevisionImageProcessor,
@@ -11,6 +10,8 @@ from transformers import (
     LlavaOnevisionVideoProcessor,
     Qwen2Config,
 )
+
+from persona_bench.families.base import Family, TinySize, Tokens
 
 IMAGE, VIDEO = "<image>", "<video>"
 

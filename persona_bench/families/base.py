@@ -1,7 +1,7 @@
 """What a VLM family declares: how to build a tiny one offline, and its quirks.
 
 One `Family` subclass per architecture (one module each in this package). The rest of the
-code asks the family of a checkpoint (`trainers.families.family_of`) instead of testing
+code asks the family of a checkpoint (`persona_bench.families.family_of`) instead of testing
 model types: which parameters are the vision tower / projector / language model (the
 freeze switches and LoRA targets), whether text-only prompts work, and how the embedded
 tiny checkpoint is built (config, processor, the family's own special tokens, chat template).
@@ -13,9 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from torch import nn
-
 if TYPE_CHECKING:
+    from torch import nn
     from transformers import PreTrainedConfig, PreTrainedTokenizerFast, ProcessorMixin
 
 PAD, BOS_TURN, EOS_TURN = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
@@ -118,8 +117,10 @@ class Family:
         The usual attention/MLP projections when the decoder has them, else every linear
         layer of the language model except the output head.
         """
+        from torch.nn import Linear
+
         linear = [name for name, m in model.named_modules()
-                  if isinstance(m, nn.Linear) and self.part_of(name) == "language_model"]
+                  if isinstance(m, Linear) and self.part_of(name) == "language_model"]
         leaves = {name.rsplit(".", 1)[-1] for name in linear} - {"lm_head"}
         chosen = sorted(leaves.intersection(LORA_LAYERS) or leaves)
         excluded = "|".join(map(re.escape, self.projector_keys + self.vision_keys))

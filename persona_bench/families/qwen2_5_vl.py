@@ -3,13 +3,14 @@ a patch merger into the decoder, and multimodal RoPE (3-D position ids)."""
 
 from __future__ import annotations
 
-from persona_bench.trainers.families.base import Family, TinySize, Tokens
 from transformers import (
     Qwen2_5_VLConfig,
     Qwen2_5_VLProcessor,
     Qwen2VLImageProcessor,
     Qwen2VLVideoProcessor,
 )
+
+from persona_bench.families.base import Family, TinySize, Tokens
 
 START, IMAGE, END, VIDEO = "<|vision_start|>", "<|image_pad|>", "<|vision_end|>", "<|video_pad|>"
 MERGE = 2  # 2x2 patches merge into one image token

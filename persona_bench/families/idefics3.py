@@ -4,8 +4,9 @@ pixel-shuffle connector, Llama decoder; each image is wrapped in
 
 from __future__ import annotations
 
-from persona_bench.trainers.families.base import Family, TinySize, Tokens
 from transformers import Idefics3Config, Idefics3ImageProcessor, Idefics3Processor
+
+from persona_bench.families.base import Family, TinySize, Tokens
 
 IMAGE, FAKE, GLOBAL = "<image>", "<fake_token_around_image>", "<global-img>"
 END = "<end_of_utterance>"

@@ -7,7 +7,7 @@ matrix.
 
 from __future__ import annotations
 
-from persona_bench.trainers.families.base import Family
+from persona_bench.families.base import Family
 
 
 class PaliGemma(Family):

@@ -1,0 +1,292 @@
+"""`persona-bench experiment NAME`: every arm of a registered experiment, resumable.
+
+For each config of the experiment (`persona_bench/experiments/`) and each seed::
+
+    DIR/base/<config>/...            the untrained model's answers (once per config)
+    DIR/seed<S>/<config>/model/      the model fine-tuned on that config (seed S)
+    DIR/seed<S>/<config>/eval/...    lmms-eval logs of every half + likelihood logs
+    DIR/seed<S>/<config>/score.json  scored from the samples (CIs over personas)
+
+then ``DIR/results.json`` (every number with its CI, arm, seed, dataset hash and command),
+``DIR/table.md`` and ``DIR/plot.png``. A step whose output exists is skipped, so an
+interrupted experiment resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shlex
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from persona_bench.argparsing import ArgumentParser
+from persona_bench.atomic import write_bytes_atomic, write_text_atomic
+from persona_bench.checks import positive_int
+from persona_bench.contracts import RESULTS_SCHEMA
+from persona_bench.errors import UserError
+from persona_bench.experiments import EXPERIMENTS, Experiment, get_experiment
+from persona_bench.pipeline import Steps
+
+RESULTS, TABLE, PLOT = "results.json", "table.md", "plot.png"
+
+
+def experiment_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(
+        prog="persona-bench experiment",
+        description="Run every arm of an experiment: base eval, train each config, evaluate "
+        "every half, score; then results.json, table.md and plot.png.",
+        epilog=f"registered experiments: {', '.join(EXPERIMENTS)}",
+    )
+    parser.add_argument("name", help=" | ".join(EXPERIMENTS))
+    parser.add_argument("--model", required=True, help="base checkpoint folder or Hub id")
+    parser.add_argument("--data", required=True, help="dataset folder or Hub id")
+    parser.add_argument("--out", required=True, help="experiment folder (resumable)")
+    parser.add_argument("--seeds", type=positive_int("--seeds"), default=1,
+                        help="training seeds 0..N-1 per config")
+    parser.add_argument("--configs", nargs="+", metavar="CONFIG",
+                        help="only these configs of the experiment (default: all)")
+    parser.add_argument("--train-args", default="",
+                        help="extra `persona-bench train` flags, one string")
+    parser.add_argument("--metric", default="exact", help="exact | contains")
+    parser.add_argument("--batch-size", type=positive_int("--batch-size"), default=16)
+    parser.add_argument("--limit", type=positive_int("--limit"),
+                        help="questions per task (smoke tests only)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:0 ... (default: best available)")
+    parser.add_argument("--dtype", help="float32, bfloat16, float16 (default: model's)")
+    parser.add_argument("--no-likelihood", action="store_true", help="skip likelihood recall")
+    parser.add_argument("--no-base-eval", action="store_true",
+                        help="skip evaluating the untrained base model")
+    return parser
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One trained model of the experiment: a config and a seed."""
+
+    config: str
+    seed: int
+
+    def folder(self, root: Path) -> Path:
+        return root / f"seed{self.seed}" / self.config
+
+
+def _configs(experiment: Experiment, chosen: list[str] | None) -> list[str]:
+    names = [c.name for c in experiment.configs]
+    unknown = [c for c in chosen or () if c not in names]
+    if unknown:
+        raise UserError(f"{experiment.name} has no config {unknown[0]!r}; choose from "
+                        f"{', '.join(names)}")
+    return list(chosen or names)
+
+
+def _check_data(data: str, configs: list[str]) -> str:
+    """The resolved dataset; every config it needs must be in it (before any work)."""
+    from persona_bench.tasks.data import check_has_config, resolve_dataset_path
+
+    dataset = resolve_dataset_path(data)
+    for config in configs:
+        check_has_config(dataset, config)
+    return dataset
+
+
+def _eval(args: argparse.Namespace, model: str, config: str, out: Path) -> Callable[[], Any]:
+    from persona_bench.tasks.evaluate import evaluate_config
+
+    return lambda: evaluate_config(model, args.data, config, out, batch_size=args.batch_size,
+                                   limit=args.limit, device=args.device, dtype=args.dtype,
+                                   likelihood=not args.no_likelihood)
+
+
+def run_arm(args: argparse.Namespace, arm: Arm, steps: Steps) -> dict[str, Any]:
+    """Train -> evaluate -> score one arm; returns its score (a plain dict)."""
+    from persona_bench.leaderboards.scoring import score_results
+    from persona_bench.tasks.evaluate import finished_results
+    from persona_bench.trainers.sft import is_trained, train_model
+
+    root = Path(args.out)
+    folder = arm.folder(root)
+    model_dir, eval_dir = folder / "model", folder / "eval"
+    label = f"{arm.config} seed {arm.seed}"
+    steps(f"{label}: train", is_trained(model_dir),
+          lambda: train_model(args.model, args.data, arm.config, model_dir, seed=arm.seed,
+                              extra=shlex.split(args.train_args)))
+    steps(f"{label}: evaluate", finished_results(eval_dir) is not None,
+          _eval(args, str(model_dir), arm.config, eval_dir))
+    base = None if args.no_base_eval else finished_results(root / "base" / arm.config)
+    score = score_results(finished_results(eval_dir), arm.config, base, dataset=args.data,
+                          metric=args.metric)
+    write_text_atomic(folder / "score.json", score.to_json())
+    return score.to_dict()
+
+
+def _interval(value: dict | None) -> dict | None:
+    return None if value is None else {k: value[k] for k in ("value", "low", "high")}
+
+
+def arm_entry(arm: Arm, score: dict[str, Any], headline: tuple[str, ...]) -> dict[str, Any]:
+    """What results.json keeps of one arm: every metric of every fact group, with its CI."""
+    direction = score["directions"][arm.config]
+    groups = {name: {"n_pairs": g["n_pairs"], "chance": g["chance"],
+                     "likelihood_chance": g["likelihood_chance"],
+                     "metrics": {m: _interval(v) for m, v in g["metrics"].items()}}
+              for name, g in direction["groups"].items()}
+    return {"config": arm.config, "seed": arm.seed, "trained": direction["source_modality"],
+            "n_personas": direction["n_personas"], "tasks": direction["tasks"],
+            "headline": {m: groups["all"]["metrics"].get(m) for m in headline},
+            "groups": groups, "warnings": score["warnings"]}
+
+
+def over_seeds(arms: list[dict[str, Any]], headline: tuple[str, ...]) -> dict[str, Any]:
+    """Per config and headline metric: mean and standard deviation over seeds."""
+    summary: dict[str, Any] = {}
+    for config in dict.fromkeys(a["config"] for a in arms):
+        mine = [a for a in arms if a["config"] == config]
+        summary[config] = {}
+        for metric in headline:
+            values = [a["headline"][metric]["value"] for a in mine
+                      if a["headline"].get(metric) and a["headline"][metric]["value"] is not None]
+            summary[config][metric] = {
+                "mean": statistics.fmean(values) if values else None,
+                "sd": statistics.stdev(values) if len(values) > 1 else None,
+                "seeds": len(values)}
+    return summary
+
+
+def _fmt(v: dict | None) -> str:
+    if not v or v.get("value") is None:
+        return "–"
+    if v.get("low") is None:
+        return f"{v['value']:.3f}"
+    return f"{v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]"
+
+
+def table_markdown(results: dict[str, Any]) -> str:
+    """One row per arm: the headline metrics with 95% CIs, chance and the base model."""
+    experiment = EXPERIMENTS[results["experiment"]]
+    headline = experiment.headline
+    direction = {True: " ↑", False: " ↓", None: ""}
+    from persona_bench.leaderboards.scoring import HIGHER_IS_BETTER
+
+    lines = [f"# {experiment.name}: {experiment.about}", "",
+             f"Model `{results['model']}`, dataset `{results['dataset']['content_hash'][:19]}`, "
+             f"metric {results['metric']} match; 95% CIs: paired bootstrap over personas. "
+             "Chance: 1 / distinct values of each fact (likelihood: 1/(k+1)).", "",
+             "| config | seed | chance | lik. chance | base source | base target | "
+             + " | ".join(m.replace("_", " ") + direction[HIGHER_IS_BETTER.get(m)]
+                          for m in headline) + " |",
+             "|" + "---|" * (6 + len(headline))]
+    for arm in results["arms"]:
+        group = arm["groups"]["all"]
+        lik = group["likelihood_chance"]
+        base = [_fmt(group["metrics"].get(m)) for m in ("base_source", "base_target")]
+        cells = [arm["config"], str(arm["seed"]), f"{group['chance']:.3f}",
+                 f"{lik:.3f}" if lik is not None else "–", *base,
+                 *(_fmt(arm["headline"].get(m)) for m in headline)]
+        lines.append("| " + " | ".join(cells) + " |")
+    if results["seeds"] > 1:
+        lines += ["", f"Mean ± sd over {results['seeds']} seeds:", "",
+                  "| config | " + " | ".join(headline) + " |", "|" + "---|" * (1 + len(headline))]
+        for config, metrics in results["over_seeds"].items():
+            cells = [f"{v['mean']:.3f} ± {v['sd'] or 0:.3f}" if v["mean"] is not None else "–"
+                     for v in metrics.values()]
+            lines.append(f"| {config} | " + " | ".join(cells) + " |")
+    warnings = sorted({w for arm in results["arms"] for w in arm["warnings"]})
+    lines += ["", *[f"- warning: {w}" for w in warnings]] if warnings else []
+    lines += ["", f"Command: `{results['command']}`"]
+    return "\n".join(lines) + "\n"
+
+
+def plot_png(results: dict[str, Any]) -> bytes:
+    """Grouped bars: each headline recall per config (mean over seeds), CI or sd whiskers,
+    with the chance level as a dashed line."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    experiment = EXPERIMENTS[results["experiment"]]
+    metrics = list(experiment.headline)
+    configs = list(dict.fromkeys(a["config"] for a in results["arms"]))
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(metrics) * max(1, len(configs)) / 2, 3.6))
+    width = 0.8 / len(configs)
+    for i, config in enumerate(configs):
+        arms = [a for a in results["arms"] if a["config"] == config]
+        means, errs = [], [[], []]
+        for m in metrics:
+            values = [a["headline"][m]["value"] for a in arms
+                      if a["headline"].get(m) and a["headline"][m]["value"] is not None]
+            mean = statistics.fmean(values) if values else float("nan")
+            if len(arms) == 1 and values and arms[0]["headline"][m]["low"] is not None:
+                low, high = arms[0]["headline"][m]["low"], arms[0]["headline"][m]["high"]
+            else:
+                sd = statistics.stdev(values) if len(values) > 1 else 0.0
+                low, high = mean - sd, mean + sd
+            means.append(mean)
+            errs[0].append(max(0.0, mean - low))
+            errs[1].append(max(0.0, high - mean))
+        xs = [j + (i - (len(configs) - 1) / 2) * width for j in range(len(metrics))]
+        ax.bar(xs, means, width, yerr=errs, capsize=3, label=config)
+    chance = statistics.fmean(a["groups"]["all"]["chance"] for a in results["arms"])
+    ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance {chance:.2f}")
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.set_xticks(range(len(metrics)), [m.replace("_", "\n") for m in metrics], fontsize=8)
+    ax.set_ylabel(f"{results['metric']} match recall")
+    whiskers = "95% CI over personas" if results["seeds"] == 1 else "± sd over seeds"
+    ax.set_title(f"{experiment.name} ({whiskers})", fontsize=10)
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def run_experiment(args: argparse.Namespace, command: str) -> Path:
+    """Every step of `persona-bench experiment`; returns the results.json path."""
+    experiment = get_experiment(args.name)
+    configs = _configs(experiment, args.configs)
+    dataset = _check_data(args.data, configs)
+    root = Path(args.out)
+    steps = Steps()
+    if not args.no_base_eval:
+        from persona_bench.tasks.evaluate import finished_results
+
+        for config in configs:
+            base = root / "base" / config
+            steps(f"{config}: evaluate base model", finished_results(base) is not None,
+                  _eval(args, args.model, config, base))
+    arms = [Arm(config, seed) for seed in range(args.seeds) for config in configs]
+    entries = [arm_entry(arm, run_arm(args, arm, steps), experiment.headline) for arm in arms]
+    from persona_bench.tasks.data import content_hash
+
+    results = {
+        "schema": RESULTS_SCHEMA, "experiment": experiment.name, "command": command,
+        "model": args.model, "dataset": {"id": dataset, "content_hash": content_hash(dataset)},
+        "metric": args.metric, "seeds": args.seeds, "train_args": args.train_args,
+        "limit": args.limit, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "higher_is_better": {d.name: d.higher_is_better for d in experiment.derived},
+        "arms": entries, "over_seeds": over_seeds(entries, experiment.headline),
+    }
+    write_text_atomic(root / TABLE, table_markdown(results))
+    write_bytes_atomic(root / PLOT, plot_png(results))
+    write_text_atomic(root / RESULTS, json.dumps(results, indent=2) + "\n")  # last: "done"
+    print(steps.table())
+    return root / RESULTS
+
+
+def experiment_main(argv: list[str]) -> int:
+    args = experiment_parser().parse_args(argv)
+    get_experiment(args.name)  # an unknown name fails before any import of torch
+    if args.metric not in ("exact", "contains"):
+        raise UserError(f"unknown metric {args.metric!r}; use exact or contains")
+    path = run_experiment(args, shlex.join(["persona-bench", "experiment", *argv]))
+    print((path.parent / TABLE).read_text())
+    print(f"results: {path}  table: {path.parent / TABLE}  plot: {path.parent / PLOT}")
+    return 0

@@ -1,0 +1,98 @@
+"""What an experiment declares: the data it writes, what is trained, what is asked, what is scored.
+
+An experiment is plain data (no torch, no datasets), so every stage can read it cheaply:
+
+- `Config`: one trainable dataset config (`img2text`, `multihop_image`, ...): the modality
+  it teaches (`trained`), the splits it writes and its evaluation `Half`s.
+- `Half`: one evaluation task: a role (``source``, ``target``, ``seen``, ``hop2``, ...), the
+  split it reads and the modality it asks in. Task names are derived from it
+  (``persona_<config>_<role>`` for lmms-eval, ``pbench_text_<config>_<role>`` for lm-eval).
+- `Derived`: a metric computed from two halves (a difference, a ratio or a product), with
+  its direction (higher, lower or neither is better).
+
+`persona_gen` builds the rows with the function named by `Experiment.rows`; the task packs,
+the log readers, the scorer, the pipeline and the leaderboard read the rest.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from persona_bench.contracts import MODALITIES
+
+
+@dataclass(frozen=True)
+class Half:
+    """One evaluation task of a config."""
+
+    role: str  # source | target | seen | hop1_source | ...
+    split: str  # the dataset split it reads
+    modality: str  # image | text: how the question is asked
+    about: str  # one line for the task YAML and the docs
+    in_group: bool = True  # part of the lmms-eval group `persona_<config>`
+    all_facts: bool = False  # scored on every fact group (e.g. the name hop), not filtered
+    paired: bool = True  # asks the same (persona, fact) pairs as the other paired halves
+
+
+@dataclass(frozen=True)
+class Config:
+    """A dataset config that a model is trained on, and how it is evaluated."""
+
+    name: str
+    trained: str  # the modality taught: image | text
+    halves: tuple[Half, ...]
+    about: str  # what training on it means, one line
+    train_split: str = "train"
+    sft: bool = False  # also written as `<name>_sft` (TRL prompt/completion columns)
+
+    @property
+    def other(self) -> str:
+        return next(m for m in MODALITIES if m != self.trained)
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        return (self.train_split, *dict.fromkeys(h.split for h in self.halves))
+
+    def half(self, role: str) -> Half:
+        return next(h for h in self.halves if h.role == role)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(h.role for h in self.halves)
+
+
+@dataclass(frozen=True)
+class Derived:
+    """`name = op(a, b)` over per-persona bootstrap draws; `higher_is_better` None: neither."""
+
+    name: str
+    a: str
+    b: str
+    op: str  # difference | ratio | product
+    higher_is_better: bool | None
+    about: str = ""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment: its configs, the builder of its rows, its derived metrics."""
+
+    name: str
+    about: str
+    configs: tuple[Config, ...]
+    rows: str  # "module:function" under persona_bench: (people, seed) -> {config: {split: rows}}
+    derived: tuple[Derived, ...]
+    track: str  # the leaderboard track its rows belong to
+    headline: tuple[str, ...] = ("source", "target", "gap")  # table.md and plot.png
+    default: bool = False  # written by `persona-bench gen` unless --experiments says otherwise
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def config(self, name: str) -> Config:
+        return next(c for c in self.configs if c.name == name)
+
+    def row_builder(self) -> Callable[..., Any]:
+        module, func = self.rows.split(":")
+        return getattr(importlib.import_module(f"persona_bench.{module}"), func)
