@@ -30,12 +30,12 @@ from persona_bench.leaderboards.schema import (
     MAX_SAMPLES_BYTES,
     MODALITIES,
 )
-from persona_bench.persona_gen.matching import contains_match, exact_match, normalize
 from persona_bench.persona_gen.vocab import ALL_FACTS
 
 from persona_bench.checks import strict_json_loads
 from persona_bench.errors import UserError
 from persona_bench.experiments import CONFIGS
+from persona_bench.matching import contains_match, exact_match, normalize
 
 RECORD_FIELDS = ("id", "persona_id", "fact", "modality", "answer", "prediction")
 

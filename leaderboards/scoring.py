@@ -101,7 +101,7 @@ class DirectionScore:
 
 @dataclass
 class Score:
-    metric: str  # "exact" or "contains" (persona_bench.persona_gen.matching)
+    metric: str  # "exact" or "contains" (persona_bench.matching)
     n_resamples: int
     seed: int
     confidence: float

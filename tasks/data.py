@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from persona_bench.persona_gen.publish import check_parquet, load_options, verify_dataset
-from persona_bench.persona_gen.schema import DIRECTIONS
 
 from persona_bench import contracts
 from persona_bench.errors import UserError
-from persona_bench.experiments import check_config, experiment_of
+from persona_bench.experiments import DIRECTIONS, check_config, experiment_of
 
 HUB_ID = contracts.HUB_ID
 TASK_VERSION = 1.0  # of the task packs' prompts, splits and scoring

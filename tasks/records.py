@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from persona_bench.persona_gen.matching import contains_match, exact_match
+from persona_bench.matching import contains_match, exact_match
 
 RECORD_KEYS = ("id", "persona_id", "fact", "modality", "answer", "prediction", "exact", "contains")
 METRICS = ("exact", "contains")

@@ -92,3 +92,18 @@ def unsupported_vlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("models") / "aya"
     AutoConfig.for_model("aya_vision").save_pretrained(out)
     return out
+
+
+# --- experiments beyond transfer: a small dataset written with every registered experiment ----
+
+EXPERIMENT_DATA = dict(num_personas=4, pretrain_personas=0, image_size=32, variants=3, seed=0)
+
+
+@pytest.fixture(scope="session")
+def experiments_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from persona_bench.persona_gen.generate import generate_dataset
+
+    from persona_bench.experiments import EXPERIMENTS
+
+    return generate_dataset(tmp_path_factory.mktemp("experiments") / "data", workers=1,
+                            progress=False, experiments=list(EXPERIMENTS), **EXPERIMENT_DATA)

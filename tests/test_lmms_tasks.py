@@ -11,13 +11,13 @@ from pathlib import Path
 import persona_bench.tasks.data
 import pytest
 from huggingface_hub import constants
-from persona_bench.persona_gen.matching import contains_match, exact_match
 from persona_bench.persona_gen.publish import read_metadata
 from persona_bench.tasks.data import ENV_VAR, HUB_ID
 from persona_bench.tasks.records import RECORD_KEYS
 from persona_bench.tasks.writer import PACK_ROOT, pack_task_names, write_task_pack
 
 from persona_bench.errors import UserError
+from persona_bench.matching import contains_match, exact_match
 
 LIMIT = 8
 HALVES = {"source": "image", "target": "text"}  # img2text: modality of each half

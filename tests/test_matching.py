@@ -1,4 +1,4 @@
-from persona_bench.persona_gen.matching import contains_match, exact_match, normalize
+from persona_bench.matching import contains_match, exact_match, normalize
 
 
 def test_normalize_case_punctuation_articles_whitespace():

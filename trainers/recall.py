@@ -17,9 +17,9 @@ from itertools import groupby
 
 import torch
 from datasets import Dataset
-from persona_bench.persona_gen.matching import exact_match
 from transformers import AutoModelForImageTextToText, AutoProcessor, PreTrainedModel, ProcessorMixin
 
+from persona_bench.matching import exact_match
 from persona_bench.prompting import build_prompt, encode_prompts
 
 

@@ -56,7 +56,7 @@ def corpus() -> list[str]:
     try:
         from persona_bench.persona_gen.corpus import corpus_texts
     except ImportError:  # older persona_gen: build it from the vocabularies
-        from persona_bench.persona_gen import vocab
+        import persona_bench.persona_gen.vocab as vocab
 
         texts = [*vocab.first_names(), *vocab.last_names(), *vocab.CAPTION_QUESTIONS]
         texts += [v for values in vocab.FACTS.values() for v in values]

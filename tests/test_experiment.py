@@ -1,0 +1,87 @@
+"""`persona-bench experiment`: every arm runs, resumes, and writes results, table and plot."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from persona_bench.cli import main
+from persona_bench.experiment import PLOT, RESULTS, TABLE
+
+TRAIN = "--max_steps 4 --save_strategy no --disable_tqdm true --logging_steps 100"
+
+
+def _in_range(interval):
+    return interval is None or interval["value"] is None or (
+        -1 <= interval["value"] <= 1 and interval["low"] <= interval["value"] <= interval["high"])
+
+
+@pytest.fixture(scope="module")
+def multihop_run(tiny_vlm_dir, experiments_data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("experiment") / "multihop"
+    argv = ["experiment", "multihop", "--model", str(tiny_vlm_dir), "--data",
+            str(experiments_data_dir), "--out", str(out), "--configs", "multihop_image",
+            "--limit", "6", "--batch-size", "8", "--train-args", TRAIN]
+    assert main(argv) == 0
+    return out, argv
+
+
+def test_multihop_writes_every_number_with_its_arm_and_provenance(multihop_run):
+    out, _ = multihop_run
+    results = json.loads((out / RESULTS).read_text())
+    assert results["experiment"] == "multihop" and results["seeds"] == 1
+    assert results["dataset"]["content_hash"].startswith("sha256:")
+    assert "persona-bench experiment multihop" in results["command"]
+    (arm,) = results["arms"]
+    assert (arm["config"], arm["seed"], arm["trained"]) == ("multihop_image", 0, "image")
+    assert set(arm["tasks"]) >= {"source", "target", "hop1_source", "hop1_target", "hop2",
+                                 "base_source", "likelihood_source"}
+    for group in arm["groups"].values():
+        assert 0 < group["chance"] <= 1
+        assert all(_in_range(v) for v in group["metrics"].values())
+    headline = arm["headline"]
+    assert set(headline) == {"source", "target", "gap", "expected_source", "expected_target",
+                             "hop1_source", "hop1_target", "hop2"}
+    product = headline["hop1_source"]["value"] * headline["hop2"]["value"]
+    assert math.isclose(headline["expected_source"]["value"], product)
+    table = (out / TABLE).read_text()
+    assert "| multihop_image | 0 |" in table and "chance" in table
+    assert (out / PLOT).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_second_run_resumes_without_redoing_a_step(multihop_run, capsys):
+    out, argv = multihop_run
+    before = (out / "seed0" / "multihop_image" / "model" / "persona_train.json").stat().st_mtime
+    assert main(argv) == 0
+    log = capsys.readouterr().out
+    assert log.count("skipped, output exists") == 3  # base eval, train, evaluate
+    after = (out / "seed0" / "multihop_image" / "model" / "persona_train.json").stat().st_mtime
+    assert before == after
+
+
+def test_transfer_runs_through_the_same_command(tiny_vlm_dir, dataset_dir, tmp_path):
+    out = tmp_path / "transfer"
+    assert main(["experiment", "transfer", "--model", str(tiny_vlm_dir), "--data",
+                 str(dataset_dir), "--out", str(out), "--configs", "text2img", "--limit", "4",
+                 "--no-base-eval", "--no-likelihood", "--train-args", TRAIN]) == 0
+    (arm,) = json.loads((out / RESULTS).read_text())["arms"]
+    assert arm["config"] == "text2img" and set(arm["tasks"]) == {"source", "target", "seen"}
+    assert all(_in_range(v) for v in arm["headline"].values())
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["experiment", "nope"], "unknown experiment 'nope'; registered: transfer, multihop"),
+    (["experiment", "multihop", "--configs", "img2text"],
+     "multihop has no config 'img2text'; choose from multihop_image, multihop_text"),
+    (["experiment", "multihop"], "no 'multihop_image' config"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(argv, message, dataset_dir, tiny_vlm_dir,
+                                                  tmp_path, capsys):
+    out = tmp_path / "never"
+    assert main([*argv, "--model", str(tiny_vlm_dir), "--data", str(dataset_dir),
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
