@@ -13,6 +13,12 @@ length (images and text-only never share a batch), and implements `generate_unti
 (greedy unless the task asks for temperature > 0) and `loglikelihood`. Prompts come
 from the model's own chat template (`persona_bench.tasks.hf_model`), so answers do not depend on
 lmms-eval's prompt conventions or on the batch size.
+
+Data parallel: under ``accelerate launch --num_processes N -m lmms_eval ...`` (or
+torchrun) each process is one rank (`rank`, `world_size`, `accelerator`, `device`, what
+lmms-eval shards requests and gathers results with) and holds a full copy of the model on
+``cuda:LOCAL_RANK``, or on the CPU when the processes run there (gloo). ``device_map``
+(one model split over devices) runs in one process only.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from lmms_eval.api.instance import Instance
 from lmms_eval.api.model import lmms
 from loguru import logger
@@ -106,6 +113,45 @@ def as_images(visuals: Any) -> tuple[Image.Image, ...]:
     return tuple(items)
 
 
+def launched_world_size() -> int:
+    """How many processes this run was launched with (accelerate launch, torchrun)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    text = os.environ.get("WORLD_SIZE", "1")
+    return int(text) if text.isdigit() else 1
+
+
+def data_parallel_rank(device: str | None) -> tuple[Any, int, int, str]:
+    """(accelerator, rank, world size, this rank's device) of a launched process.
+
+    On GPUs accelerate runs NCCL and each rank takes ``cuda:LOCAL_RANK``. Without one
+    (`trainers/accelerate/multi_cpu.yaml` on a CPU machine), accelerate still joins the
+    launcher's process group (gloo) but reports a single process, so the ranks come from
+    torch.distributed.
+    """
+    import torch.distributed as dist
+    from accelerate import Accelerator  # shares the state of lmms-eval's own Accelerator
+
+    accelerator = Accelerator()
+    if dist.is_available() and dist.is_initialized():
+        rank, world_size = dist.get_rank(), dist.get_world_size()
+    else:
+        rank, world_size = accelerator.process_index, accelerator.num_processes
+    own = accelerator.device
+    if own.type == "cuda":
+        local = int(os.environ.get("LOCAL_RANK", accelerator.local_process_index))
+        own = torch.device(f"cuda:{local}")
+    if device not in (None, "", "auto") and torch.device(str(device)).type != own.type:
+        raise UserError(
+            f"persona_vlm: device={device} but the {world_size} data-parallel processes run "
+            f"on {own.type}; drop device= (each process takes its own {own.type} device), or "
+            "launch one process"
+        )
+    return accelerator, rank, world_size, str(own)
+
+
 class PersonaVLM(lmms):
     """lmms-eval adapter over `tasks.hf_model.HFModel` (a simple, non-chat lmms model)."""
 
@@ -134,6 +180,15 @@ class PersonaVLM(lmms):
                 "apply_chat_template, batch_size"
             )
         self.batch_size_per_gpu = parse_batch_size(batch_size)
+        world_size = launched_world_size()
+        if world_size > 1 and device_map:
+            raise UserError(
+                f"persona_vlm: device_map={device_map} splits one model over devices (model "
+                f"parallel) and cannot run in {world_size} data-parallel processes; launch one "
+                "process (lmms-eval ... without accelerate launch), or drop device_map"
+            )
+        if world_size > 1:
+            self.accelerator, self._rank, self._world_size, device = data_parallel_rank(device)
         self.hf = HFModel(
             str(pretrained),
             device=device,
@@ -144,11 +199,17 @@ class PersonaVLM(lmms):
             attn_implementation=attn_implementation,
             apply_chat_template=parse_bool(apply_chat_template, "apply_chat_template"),
         )
-        logger.info(f"persona_vlm: {self.hf.describe()} batch_size={self.batch_size_per_gpu}")
+        logger.info(f"persona_vlm: {self.hf.describe()} batch_size={self.batch_size_per_gpu} "
+                    f"rank={self.rank}/{self.world_size}")
 
     @property
     def batch_size(self) -> int:
         return self.batch_size_per_gpu
+
+    @property
+    def device(self) -> torch.device:
+        """Where this rank's inputs go (lmms-eval puts its cross-rank counts there)."""
+        return self.hf.input_device
 
     def _doc(self, task: str, split: str, doc_id: int) -> dict:
         return self.task_dict[task][split][doc_id]

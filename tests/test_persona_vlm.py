@@ -141,3 +141,58 @@ def test_unknown_boolean_model_arg_is_an_error() -> None:
     with pytest.raises(UserError, match="trust_remote_code='maybe' is not a boolean") as err:
         PersonaVLM(pretrained="x", trust_remote_code="maybe")
     assert "\n" not in str(err.value)
+
+
+class FakeAccelerator:
+    """What `accelerate.Accelerator()` reports on rank 1 of 2 (GPU or CPU processes)."""
+
+    def __init__(self, device: str) -> None:
+        self.device, self.process_index, self.num_processes = device, 1, 2
+        self.local_process_index = 1
+
+
+@pytest.mark.parametrize(("own", "asked", "expected"), [
+    ("cuda:1", None, "cuda:1"), ("cuda:1", "cuda", "cuda:1"), ("cuda:1", "cuda:0", "cuda:1"),
+    ("cpu", None, "cpu"), ("cpu", "cpu", "cpu"),
+])
+def test_each_data_parallel_rank_takes_its_own_device(
+    own: str, asked: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    import tasks.persona_vlm
+
+    seen: dict = {}
+
+    class Recorder:
+        def __init__(self, pretrained: str, **kwargs: object) -> None:
+            seen.update(kwargs)
+
+        def describe(self) -> str:
+            return "recorder"
+
+    monkeypatch.setattr("accelerate.Accelerator", lambda: FakeAccelerator(torch.device(own)))
+    monkeypatch.setattr(tasks.persona_vlm, "HFModel", Recorder)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    lm = PersonaVLM(pretrained="x", device=asked)
+    assert (seen["device"], lm.rank, lm.world_size) == (expected, 1, 2)
+    assert isinstance(lm.accelerator, FakeAccelerator)
+
+
+@pytest.mark.parametrize(("own", "asked", "match"), [
+    ("cpu", None, "device_map=auto splits one model"),
+    ("cpu", "cuda", "device=cuda but the 2 data-parallel processes run on cpu"),
+    ("cuda:1", "cpu", "device=cpu but the 2 data-parallel processes run on cuda"),
+])
+def test_data_parallel_refuses_model_parallel_and_other_devices(
+    own: str, asked: str | None, match: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    monkeypatch.setattr("accelerate.Accelerator", lambda: FakeAccelerator(torch.device(own)))
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    device_map = "auto" if "device_map" in match else None
+    with pytest.raises(UserError, match=match) as err:
+        PersonaVLM(pretrained="x", device=asked, device_map=device_map)
+    assert "\n" not in str(err.value)
