@@ -20,10 +20,9 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from persona_bench.errors import UserError
-from persona_gen.personas import Persona, _balanced, max_personas
-from persona_gen.renderers import scenes
-from persona_gen.rows import (
+from persona_bench.persona_gen.personas import Persona, _balanced, max_personas
+from persona_bench.persona_gen.renderers import scenes
+from persona_bench.persona_gen.rows import (
     PersonaMedia,
     PretrainContext,
     _appearance,
@@ -32,7 +31,9 @@ from persona_gen.rows import (
     make_descriptions,
     qa_row,
 )
-from persona_gen.vocab import APPEARANCE, FACTS, first_names, last_names
+from persona_bench.persona_gen.vocab import APPEARANCE, FACTS, first_names, last_names
+
+from persona_bench.errors import UserError
 
 AUGMENT_PREFIX = "a"  # persona ids a0000..; targets are p...., the pretrain pool q....
 SCENE_PREFIX = "s"
@@ -85,7 +86,9 @@ def augment_personas(exclude: Sequence[Persona], count: int, seed: int) -> list[
 def augment_media(personas: Sequence[Persona], variants: int, image_size: int, seed: int,
                   renderer: str = "procedural", workers: int = 1) -> list[PersonaMedia]:
     """Portraits (the same renderer and job seeds as `generate`) and descriptions."""
-    from persona_gen.generate import render_all  # lazy: generate may come to import us
+    from persona_bench.persona_gen.generate import (
+        render_all,  # lazy: generate may come to import us
+    )
 
     images = render_all(list(personas), variants, image_size, seed, renderer,
                         {"workers": workers}, progress=False)

@@ -8,10 +8,7 @@ from collections import Counter
 
 import pytest
 from datasets import Dataset
-from PIL import Image
-
-from persona_bench.errors import UserError
-from persona_gen.augment import (
+from persona_bench.persona_gen.augment import (
     MATCH_FACT,
     augment_id_rows,
     augment_media,
@@ -19,11 +16,14 @@ from persona_gen.augment import (
     augment_personas,
     text_tokens,
 )
-from persona_gen.personas import sample_personas
-from persona_gen.renderers import procedural, scenes
-from persona_gen.rows import PretrainContext
-from persona_gen.schema import QA_FEATURES
-from persona_gen.vocab import ALL_FACTS
+from persona_bench.persona_gen.personas import sample_personas
+from persona_bench.persona_gen.renderers import procedural, scenes
+from persona_bench.persona_gen.rows import PretrainContext
+from persona_bench.persona_gen.schema import QA_FEATURES
+from persona_bench.persona_gen.vocab import ALL_FACTS
+from PIL import Image
+
+from persona_bench.errors import UserError
 
 SEED, VARIANTS, SIZE = 3, 3, 32
 

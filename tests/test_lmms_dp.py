@@ -61,7 +61,7 @@ def _read(folder: Path) -> tuple[dict, dict]:
 
 def test_two_cpu_processes_log_what_one_process_logs(tiny_vlm_dir: Path, dataset_dir: Path,
                                                      tmp_path: Path) -> None:
-    from tasks.evaluate import run_lmms_eval
+    from persona_bench.tasks.evaluate import run_lmms_eval
 
     accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent))
     launch = [accelerate, "launch", "--config_file",

@@ -158,9 +158,8 @@ class FakeAccelerator:
 def test_each_data_parallel_rank_takes_its_own_device(
     own: str, asked: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import persona_bench.tasks.persona_vlm
     import torch
-
-    import tasks.persona_vlm
 
     seen: dict = {}
 
@@ -172,7 +171,7 @@ def test_each_data_parallel_rank_takes_its_own_device(
             return "recorder"
 
     monkeypatch.setattr("accelerate.Accelerator", lambda: FakeAccelerator(torch.device(own)))
-    monkeypatch.setattr(tasks.persona_vlm, "HFModel", Recorder)
+    monkeypatch.setattr(persona_bench.tasks.persona_vlm, "HFModel", Recorder)
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("LOCAL_RANK", "1")
     lm = PersonaVLM(pretrained="x", device=asked)
