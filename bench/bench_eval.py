@@ -37,12 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from persona_bench.matching import exact_match
 from persona_bench.tasks.data import check_direction, content_hash, load_split, resolve_dataset_path
 from persona_bench.tasks.hf_model import truncate_at
 from persona_bench.tasks.likelihood import answer_pool, score_rows
 from persona_bench.tasks.writer import write_task_pack
-
-from persona_bench.matching import exact_match
 
 
 class Timed:

@@ -22,10 +22,11 @@ import sys
 import time
 
 import PIL
+from PIL import Image
+
 from persona_bench.persona_gen.renderers import RenderJob, procedural
 from persona_bench.persona_gen.renderers.procedural import PNG_COMPRESS_LEVEL, ProceduralRenderer
 from persona_bench.persona_gen.vocab import APPEARANCE
-from PIL import Image
 
 _IMAGES: list[Image.Image] = []  # decoded portraits, inherited by forked floor workers
 

@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 import torch
-from persona_bench.leaderboards.store import Board
 
 from persona_bench.atomic import write_text_atomic
+from persona_bench.leaderboards.store import Board
 from persona_bench.pipeline import demo, demo_parser
 
 

@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 import torch
-from persona_bench.trainers import sft, tiny_vlm
 from transformers import TrainerCallback
+
+from persona_bench.trainers import sft, tiny_vlm
 
 
 class StepClock(TrainerCallback):

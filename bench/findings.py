@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from persona_bench.leaderboards.bootstrap import Interval
-from persona_bench.leaderboards.scoring import score_results
 from torch.nn import functional as F
 
 from persona_bench.atomic import write_text_atomic
+from persona_bench.leaderboards.bootstrap import Interval
+from persona_bench.leaderboards.scoring import score_results
 from persona_bench.pipeline import DEMO, DIRECTIONS, _results_dir, demo, demo_parser
 
 
@@ -110,10 +110,10 @@ def identification(model_dir: Path, data: Path) -> dict[str, float]:
     personas by cosine (and back), averaged over the LM layers; chance is 1 / personas.
     """
     from datasets import load_dataset
-    from persona_bench.persona_gen.rows import text_question
-    from persona_bench.persona_gen.vocab import QUESTIONS
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
+    from persona_bench.persona_gen.rows import text_question
+    from persona_bench.persona_gen.vocab import QUESTIONS
     from persona_bench.prompting import build_prompt, encode_prompts
 
     model = AutoModelForImageTextToText.from_pretrained(model_dir).eval()

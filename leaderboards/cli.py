@@ -8,6 +8,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from persona_bench.argparsing import ArgumentParser
+from persona_bench.atomic import write_text_atomic
+from persona_bench.checks import positive_int
+from persona_bench.experiments import CONFIGS
 from persona_bench.leaderboards.columns import (
     COLUMN_KEYS,
     COLUMNS,
@@ -17,11 +21,6 @@ from persona_bench.leaderboards.columns import (
     text_table,
 )
 from persona_bench.leaderboards.schema import DIRECTIONS, HARNESSES, METRICS
-
-from persona_bench.argparsing import ArgumentParser
-from persona_bench.atomic import write_text_atomic
-from persona_bench.checks import positive_int
-from persona_bench.experiments import CONFIGS
 
 if TYPE_CHECKING:
     from persona_bench.leaderboards.store import Board

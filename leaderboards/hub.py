@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 
-from persona_bench.leaderboards.store import BLOBS, META_NAME, ROWS_NAME, Board
-
 from persona_bench.errors import UserError
+from persona_bench.leaderboards.store import BLOBS, META_NAME, ROWS_NAME, Board
 
 PATTERNS = [META_NAME, ROWS_NAME]  # plus exactly the blobs that rows reference
 

@@ -17,10 +17,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
-from persona_bench.leaderboards.columns import headline  # noqa: E402
-from persona_bench.persona_gen.vocab import ALL_FACTS  # noqa: E402
 
 from persona_bench.atomic import write_bytes_atomic  # noqa: E402
+from persona_bench.leaderboards.columns import headline  # noqa: E402
+from persona_bench.persona_gen.vocab import ALL_FACTS  # noqa: E402
 
 COLORS = {"img2text": "#1f77b4", "text2img": "#d62728"}
 MARKERS = {"img2text": "o", "text2img": "s"}

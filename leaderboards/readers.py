@@ -24,18 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from persona_bench.checks import strict_json_loads
+from persona_bench.errors import UserError
+from persona_bench.experiments import CONFIGS
 from persona_bench.leaderboards.schema import (
     HARNESSES,
     MAX_JSON_BYTES,
     MAX_SAMPLES_BYTES,
     MODALITIES,
 )
-from persona_bench.persona_gen.vocab import ALL_FACTS
-
-from persona_bench.checks import strict_json_loads
-from persona_bench.errors import UserError
-from persona_bench.experiments import CONFIGS
 from persona_bench.matching import contains_match, exact_match, normalize
+from persona_bench.persona_gen.vocab import ALL_FACTS
 
 RECORD_FIELDS = ("id", "persona_id", "fact", "modality", "answer", "prediction")
 

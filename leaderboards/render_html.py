@@ -18,9 +18,8 @@ import html
 import json
 from pathlib import Path
 
-from persona_bench.leaderboards.columns import CHANCES, COLUMNS, Column, headline, hub_id
-
 from persona_bench.checks import printable
+from persona_bench.leaderboards.columns import CHANCES, COLUMNS, Column, headline, hub_id
 
 SCRIPT = """
 const tabs = document.querySelectorAll("[role=tab]");

@@ -10,9 +10,8 @@ import html
 import re
 from pathlib import Path
 
-from persona_bench.leaderboards.columns import MAIN_COLUMNS
-
 from persona_bench.checks import printable
+from persona_bench.leaderboards.columns import MAIN_COLUMNS
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
 

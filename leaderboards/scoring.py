@@ -29,6 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from persona_bench.checks import printable
+from persona_bench.contracts import MODALITIES, read_train_record
+from persona_bench.errors import UserError
+from persona_bench.experiments import CONFIGS, EXPERIMENTS, Half, check_config, experiment_of
 from persona_bench.leaderboards.bootstrap import (
     CONFIDENCE,
     N_RESAMPLES,
@@ -49,11 +54,6 @@ from persona_bench.leaderboards.readers import (
 )
 from persona_bench.leaderboards.schema import METRICS, SCORE_SCHEMA
 from persona_bench.persona_gen.vocab import ALL_FACTS, ATTRIBUTE_FACTS
-
-from persona_bench.checks import printable
-from persona_bench.contracts import MODALITIES, read_train_record
-from persona_bench.errors import UserError
-from persona_bench.experiments import CONFIGS, EXPERIMENTS, Half, check_config, experiment_of
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "all": ALL_FACTS,
@@ -139,6 +139,7 @@ def dataset_facts(dataset_dir: str | Path) -> dict[str, dict[str, str]]:
     """persona_id -> fact -> value, from the dataset's `personas` config."""
     from datasets import load_dataset  # lazy: only this path needs the datasets stack
     from datasets.utils.logging import disable_progress_bar
+
     from persona_bench.persona_gen.publish import load_options
 
     disable_progress_bar()
@@ -254,10 +255,12 @@ def _tally(records: list[SampleRecord], index: dict[str, int], facts: tuple[str,
     return correct, total
 
 
-def _group_score(direction: str, sides: dict[str, TaskLog], facts: tuple[str, ...],
-                 index: dict[str, int], weights: np.ndarray, metric: str,
-                 chance: Mapping[str, float], confidence: float) -> GroupScore | None:
-    points: dict[str, np.ndarray] = {}
+def _points_and_draws(direction: str, sides: dict[str, TaskLog], facts: tuple[str, ...],
+                      index: dict[str, int], weights: np.ndarray, metric: str
+                      ) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+    """Every side's and derived metric's point value and bootstrap draws (None: a side asks
+    nothing of this fact group)."""
+    points: dict[str, Any] = {}
     draws: dict[str, np.ndarray] = {}
     for side, log in sides.items():
         side_metric = "correct" if side.startswith("likelihood_") else metric
@@ -271,6 +274,16 @@ def _group_score(direction: str, sides: dict[str, TaskLog], facts: tuple[str, ..
         if d.a in points and d.b in points:
             op = OPS[d.op]
             points[d.name], draws[d.name] = op(points[d.a], points[d.b]), op(draws[d.a], draws[d.b])
+    return points, draws
+
+
+def _group_score(direction: str, sides: dict[str, TaskLog], facts: tuple[str, ...],
+                 index: dict[str, int], weights: np.ndarray, metric: str,
+                 chance: Mapping[str, float], confidence: float) -> GroupScore | None:
+    found = _points_and_draws(direction, sides, facts, index, weights, metric)
+    if found is None:
+        return None
+    points, draws = found
     asked = [r for r in _reference(sides).records if r.fact in facts]
     ks = [r.k for side, log in sides.items() if side.startswith("likelihood_")
           for r in log.records if r.fact in facts]
@@ -354,6 +367,30 @@ def _directions_for_model(run: EvalRun, found: list[str], direction: str | None
                         f"lm-eval pbench_text_{other})")
     return kept, [f"{d}: not scored, the model was trained on {trained} (persona_train.json)"
                   for d in mismatched]
+
+
+def paired_change(results: str | Path, reference: str | Path, direction: str,
+                  names: tuple[str, ...], metric: str = "exact", n_resamples: int = N_RESAMPLES,
+                  seed: int = 0, confidence: float = CONFIDENCE) -> dict[str, Interval]:
+    """`name` of `results` minus `name` of `reference` (two models evaluated on the same
+    questions), each with a paired bootstrap interval over personas: the same resampled
+    personas in both, so what the two share cancels out."""
+    runs = [load_run(locate_run(folder)) for folder in (results, reference)]
+    sides = [_sides(run, None, direction) for run in runs]
+    for each in sides:
+        _check_sides(each, direction)
+    personas = sorted({r.persona_id for each in sides for log in each.values()
+                       for r in log.records})
+    index = {p: i for i, p in enumerate(personas)}
+    weights = resample_weights(len(personas), n_resamples, seed)
+    found = [_points_and_draws(direction, each, ALL_FACTS, index, weights, metric)
+             for each in sides]
+    if any(f is None for f in found):
+        return {}
+    (points, draws), (ref_points, ref_draws) = found
+    return {name: interval(points[name] - ref_points[name], draws[name] - ref_draws[name],
+                           confidence)
+            for name in names if name in points and name in ref_points}
 
 
 def score_run(run: EvalRun, direction: str | None = None, base: EvalRun | None = None,

@@ -23,6 +23,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from persona_bench.atomic import write_bytes_atomic, write_text_atomic
+from persona_bench.checks import printable, strict_json_dumps, strict_json_loads
+from persona_bench.errors import UserError
 from persona_bench.leaderboards.bootstrap import N_RESAMPLES
 from persona_bench.leaderboards.schema import (
     BOARD_SCHEMA,
@@ -38,10 +41,6 @@ from persona_bench.leaderboards.submission import (
     submission_from_blobs,
     test_split,
 )
-
-from persona_bench.atomic import write_bytes_atomic, write_text_atomic
-from persona_bench.checks import printable, strict_json_dumps, strict_json_loads
-from persona_bench.errors import UserError
 
 DEFAULT_BOARD = Path(__file__).resolve().parent / "board"
 META_NAME = "board.json"

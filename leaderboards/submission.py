@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from persona_bench.checks import contained_path
+from persona_bench.errors import UserError
 from persona_bench.leaderboards.bootstrap import CONFIDENCE
 from persona_bench.leaderboards.readers import (
     EvalRun,
@@ -38,9 +40,6 @@ from persona_bench.leaderboards.schema import (
     check_train_record,
 )
 from persona_bench.leaderboards.scoring import DirectionScore, chance_from_records, plain, score_run
-
-from persona_bench.checks import contained_path
-from persona_bench.errors import UserError
 
 
 @dataclass

@@ -3,9 +3,9 @@
 For each config of the experiment (`persona_bench/experiments/`) and each seed::
 
     DIR/base/<config>/...            the untrained model's answers (once per config)
-    DIR/seed<S>/<config>/model/      the model fine-tuned on that config (seed S)
-    DIR/seed<S>/<config>/eval/...    lmms-eval logs of every half + likelihood logs
-    DIR/seed<S>/<config>/score.json  scored from the samples (CIs over personas)
+    DIR/seed<S>/<arm>/model/         the model of that arm (config + what is mixed in), seed S
+    DIR/seed<S>/<arm>/eval/...       lmms-eval logs of every half + likelihood logs
+    DIR/seed<S>/<arm>/score.json     scored from the samples (CIs over personas)
 
 then ``DIR/results.json`` (every number with its CI, arm, seed, dataset hash and command),
 ``DIR/table.md`` and ``DIR/plot.png``. A step whose output exists is skipped, so an
@@ -29,7 +29,7 @@ from persona_bench.atomic import write_bytes_atomic, write_text_atomic
 from persona_bench.checks import positive_int
 from persona_bench.contracts import RESULTS_SCHEMA
 from persona_bench.errors import UserError
-from persona_bench.experiments import EXPERIMENTS, Experiment, get_experiment
+from persona_bench.experiments import EXPERIMENTS, Arm, Experiment, get_experiment
 from persona_bench.pipeline import Steps
 
 RESULTS, TABLE, PLOT = "results.json", "table.md", "plot.png"
@@ -48,8 +48,11 @@ def experiment_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", required=True, help="experiment folder (resumable)")
     parser.add_argument("--seeds", type=positive_int("--seeds"), default=1,
                         help="training seeds 0..N-1 per config")
-    parser.add_argument("--configs", nargs="+", metavar="CONFIG",
-                        help="only these configs of the experiment (default: all)")
+    parser.add_argument("--configs", nargs="+", metavar="CONFIG_OR_ARM",
+                        help="only the arms of these configs (or these arms) (default: all)")
+    parser.add_argument("--augment-ratio", type=float, default=0.5,
+                        help="rows mixed in by an augmentation arm, as a share of the train "
+                        "rows, in (0, 1]")
     parser.add_argument("--train-args", default="",
                         help="extra `persona-bench train` flags, one string")
     parser.add_argument("--metric", default="exact", help="exact | contains")
@@ -65,32 +68,35 @@ def experiment_parser() -> argparse.ArgumentParser:
 
 
 @dataclass(frozen=True)
-class Arm:
-    """One trained model of the experiment: a config and a seed."""
+class SeededArm:
+    """One trained model of the experiment: an arm and a seed."""
 
-    config: str
+    arm: Arm
     seed: int
 
     def folder(self, root: Path) -> Path:
-        return root / f"seed{self.seed}" / self.config
+        return root / f"seed{self.seed}" / self.arm.name
 
 
-def _configs(experiment: Experiment, chosen: list[str] | None) -> list[str]:
-    names = [c.name for c in experiment.configs]
+def _arms(experiment: Experiment, chosen: list[str] | None) -> list[Arm]:
+    arms = experiment.arms
+    names = {a.name for a in arms} | {a.config for a in arms}
     unknown = [c for c in chosen or () if c not in names]
     if unknown:
-        raise UserError(f"{experiment.name} has no config {unknown[0]!r}; choose from "
-                        f"{', '.join(names)}")
-    return list(chosen or names)
+        raise UserError(f"{experiment.name} has no config or arm {unknown[0]!r}; choose from "
+                        f"{', '.join(dict.fromkeys(a.config for a in arms))} or the arms "
+                        f"{', '.join(a.name for a in arms)}")
+    return [a for a in arms if not chosen or a.name in chosen or a.config in chosen]
 
 
-def _check_data(data: str, configs: list[str]) -> str:
+def _check_data(data: str, configs: list[str | None]) -> str:
     """The resolved dataset; every config it needs must be in it (before any work)."""
     from persona_bench.tasks.data import check_has_config, resolve_dataset_path
 
     dataset = resolve_dataset_path(data)
     for config in configs:
-        check_has_config(dataset, config)
+        if config is not None:
+            check_has_config(dataset, config)
     return dataset
 
 
@@ -102,19 +108,35 @@ def _eval(args: argparse.Namespace, model: str, config: str, out: Path) -> Calla
                                    likelihood=not args.no_likelihood)
 
 
-def run_arm(args: argparse.Namespace, arm: Arm, steps: Steps) -> dict[str, Any]:
+def _check_model(model_dir: Path, arm: Arm) -> None:
+    """A finished model of this arm must have been trained as the arm says (resume)."""
+    from persona_bench.contracts import read_train_record
+
+    record = read_train_record(model_dir) or {}
+    mixed = (record.get("augment") or {}).get("config")
+    if record and (record.get("dataset_config") != arm.config or mixed != arm.augment):
+        raise UserError(f"{model_dir} was trained on {record.get('dataset_config')} with "
+                        f"augment {mixed}, not {arm.config} with {arm.augment} (arm {arm.name}); "
+                        "move it away or choose another --out")
+
+
+def run_arm(args: argparse.Namespace, seeded: SeededArm, steps: Steps) -> dict[str, Any]:
     """Train -> evaluate -> score one arm; returns its score (a plain dict)."""
     from persona_bench.leaderboards.scoring import score_results
     from persona_bench.tasks.evaluate import finished_results
     from persona_bench.trainers.sft import is_trained, train_model
 
-    root = Path(args.out)
-    folder = arm.folder(root)
+    root, arm = Path(args.out), seeded.arm
+    folder = seeded.folder(root)
     model_dir, eval_dir = folder / "model", folder / "eval"
-    label = f"{arm.config} seed {arm.seed}"
+    _check_model(model_dir, arm)
+    extra = shlex.split(args.train_args)
+    if arm.augment:
+        extra += ["--augment", arm.augment, "--augment_ratio", str(args.augment_ratio)]
+    label = f"{arm.name} seed {seeded.seed}"
     steps(f"{label}: train", is_trained(model_dir),
-          lambda: train_model(args.model, args.data, arm.config, model_dir, seed=arm.seed,
-                              extra=shlex.split(args.train_args)))
+          lambda: train_model(args.model, args.data, arm.config, model_dir, seed=seeded.seed,
+                              extra=extra))
     steps(f"{label}: evaluate", finished_results(eval_dir) is not None,
           _eval(args, str(model_dir), arm.config, eval_dir))
     base = None if args.no_base_eval else finished_results(root / "base" / arm.config)
@@ -124,36 +146,65 @@ def run_arm(args: argparse.Namespace, arm: Arm, steps: Steps) -> dict[str, Any]:
     return score.to_dict()
 
 
+def change_vs_none(args: argparse.Namespace, seeded: SeededArm, arms: list[Arm]
+                   ) -> dict[str, Any] | None:
+    """An augmentation arm's headline change against its config's `none` arm (same seed),
+    with paired bootstrap CIs over personas."""
+    from persona_bench.leaderboards.scoring import paired_change, plain
+    from persona_bench.tasks.evaluate import finished_results
+
+    none = next((a for a in arms if a.config == seeded.arm.config and a.augment is None), None)
+    if seeded.arm.augment is None or none is None:
+        return None
+    root = Path(args.out)
+    mine = finished_results(seeded.folder(root) / "eval")
+    theirs = finished_results(SeededArm(none, seeded.seed).folder(root) / "eval")
+    change = paired_change(mine, theirs, seeded.arm.config, ("source", "target", "gap"),
+                           metric=args.metric)
+    return {"against": none.name, **{k: plain(v) for k, v in change.items()}}
+
+
 def _interval(value: dict | None) -> dict | None:
     return None if value is None else {k: value[k] for k in ("value", "low", "high")}
 
 
-def arm_entry(arm: Arm, score: dict[str, Any], headline: tuple[str, ...]) -> dict[str, Any]:
+def arm_entry(seeded: SeededArm, score: dict[str, Any], headline: tuple[str, ...]
+              ) -> dict[str, Any]:
     """What results.json keeps of one arm: every metric of every fact group, with its CI."""
+    arm = seeded.arm
     direction = score["directions"][arm.config]
     groups = {name: {"n_pairs": g["n_pairs"], "chance": g["chance"],
                      "likelihood_chance": g["likelihood_chance"],
                      "metrics": {m: _interval(v) for m, v in g["metrics"].items()}}
               for name, g in direction["groups"].items()}
-    return {"config": arm.config, "seed": arm.seed, "trained": direction["source_modality"],
+    return {"arm": arm.name, "config": arm.config, "augment": arm.augment, "seed": seeded.seed,
+            "trained": direction["source_modality"],
             "n_personas": direction["n_personas"], "tasks": direction["tasks"],
             "headline": {m: groups["all"]["metrics"].get(m) for m in headline},
             "groups": groups, "warnings": score["warnings"]}
 
 
 def over_seeds(arms: list[dict[str, Any]], headline: tuple[str, ...]) -> dict[str, Any]:
-    """Per config and headline metric: mean and standard deviation over seeds."""
+    """Per arm and headline metric: mean and standard deviation over seeds."""
     summary: dict[str, Any] = {}
-    for config in dict.fromkeys(a["config"] for a in arms):
-        mine = [a for a in arms if a["config"] == config]
-        summary[config] = {}
+    for name in dict.fromkeys(a["arm"] for a in arms):
+        mine = [a for a in arms if a["arm"] == name]
+        summary[name] = {}
         for metric in headline:
             values = [a["headline"][metric]["value"] for a in mine
                       if a["headline"].get(metric) and a["headline"][metric]["value"] is not None]
-            summary[config][metric] = {
+            summary[name][metric] = {
                 "mean": statistics.fmean(values) if values else None,
                 "sd": statistics.stdev(values) if len(values) > 1 else None,
                 "seeds": len(values)}
+        changes = [a["change_vs_none"]["gap"]["value"] for a in mine
+                   if a.get("change_vs_none") and a["change_vs_none"].get("gap")
+                   and a["change_vs_none"]["gap"]["value"] is not None]
+        if changes:
+            summary[name]["gap_change_vs_none"] = {
+                "mean": statistics.fmean(changes),
+                "sd": statistics.stdev(changes) if len(changes) > 1 else None,
+                "seeds": len(changes)}
     return summary
 
 
@@ -176,7 +227,7 @@ def table_markdown(results: dict[str, Any]) -> str:
              f"Model `{results['model']}`, dataset `{results['dataset']['content_hash'][:19]}`, "
              f"metric {results['metric']} match; 95% CIs: paired bootstrap over personas. "
              "Chance: 1 / distinct values of each fact (likelihood: 1/(k+1)).", "",
-             "| config | seed | chance | lik. chance | base source | base target | "
+             "| arm | seed | chance | lik. chance | base source | base target | "
              + " | ".join(m.replace("_", " ") + direction[HIGHER_IS_BETTER.get(m)]
                           for m in headline) + " |",
              "|" + "---|" * (6 + len(headline))]
@@ -184,17 +235,29 @@ def table_markdown(results: dict[str, Any]) -> str:
         group = arm["groups"]["all"]
         lik = group["likelihood_chance"]
         base = [_fmt(group["metrics"].get(m)) for m in ("base_source", "base_target")]
-        cells = [arm["config"], str(arm["seed"]), f"{group['chance']:.3f}",
+        cells = [arm["arm"], str(arm["seed"]), f"{group['chance']:.3f}",
                  f"{lik:.3f}" if lik is not None else "–", *base,
                  *(_fmt(arm["headline"].get(m)) for m in headline)]
         lines.append("| " + " | ".join(cells) + " |")
+    changed = [a for a in results["arms"] if a.get("change_vs_none")]
+    if changed:
+        lines += ["", "Change against the arm with nothing mixed in (same config and seed; "
+                  "paired bootstrap over personas; a negative gap change narrows the gap):", "",
+                  "| arm | seed | against | source change | target change | gap change |",
+                  "|---|---|---|---|---|---|"]
+        for arm in changed:
+            c = arm["change_vs_none"]
+            lines.append(f"| {arm['arm']} | {arm['seed']} | {c['against']} | "
+                         + " | ".join(_fmt(c.get(m)) for m in ("source", "target", "gap")) + " |")
     if results["seeds"] > 1:
+        columns = list(dict.fromkeys(m for v in results["over_seeds"].values() for m in v))
         lines += ["", f"Mean ± sd over {results['seeds']} seeds:", "",
-                  "| config | " + " | ".join(headline) + " |", "|" + "---|" * (1 + len(headline))]
-        for config, metrics in results["over_seeds"].items():
-            cells = [f"{v['mean']:.3f} ± {v['sd'] or 0:.3f}" if v["mean"] is not None else "–"
-                     for v in metrics.values()]
-            lines.append(f"| {config} | " + " | ".join(cells) + " |")
+                  "| arm | " + " | ".join(columns) + " |", "|" + "---|" * (1 + len(columns))]
+        for name, metrics in results["over_seeds"].items():
+            cells = [f"{metrics[m]['mean']:.3f} ± {metrics[m]['sd'] or 0:.3f}"
+                     if m in metrics and metrics[m]["mean"] is not None else "–"
+                     for m in columns]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     warnings = sorted({w for arm in results["arms"] for w in arm["warnings"]})
     lines += ["", *[f"- warning: {w}" for w in warnings]] if warnings else []
     lines += ["", f"Command: `{results['command']}`"]
@@ -213,11 +276,11 @@ def plot_png(results: dict[str, Any]) -> bytes:
 
     experiment = EXPERIMENTS[results["experiment"]]
     metrics = list(experiment.headline)
-    configs = list(dict.fromkeys(a["config"] for a in results["arms"]))
+    configs = list(dict.fromkeys(a["arm"] for a in results["arms"]))
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(metrics) * max(1, len(configs)) / 2, 3.6))
     width = 0.8 / len(configs)
     for i, config in enumerate(configs):
-        arms = [a for a in results["arms"] if a["config"] == config]
+        arms = [a for a in results["arms"] if a["arm"] == config]
         means, errs = [], [[], []]
         for m in metrics:
             values = [a["headline"][m]["value"] for a in arms
@@ -251,8 +314,11 @@ def plot_png(results: dict[str, Any]) -> bytes:
 def run_experiment(args: argparse.Namespace, command: str) -> Path:
     """Every step of `persona-bench experiment`; returns the results.json path."""
     experiment = get_experiment(args.name)
-    configs = _configs(experiment, args.configs)
-    dataset = _check_data(args.data, configs)
+    arms = _arms(experiment, args.configs)
+    if not 0 < args.augment_ratio <= 1:
+        raise UserError(f"--augment-ratio must be in (0, 1], got {args.augment_ratio}")
+    configs = list(dict.fromkeys(a.config for a in arms))
+    dataset = _check_data(args.data, [*configs, *dict.fromkeys(a.augment for a in arms)])
     root = Path(args.out)
     steps = Steps()
     if not args.no_base_eval:
@@ -262,16 +328,22 @@ def run_experiment(args: argparse.Namespace, command: str) -> Path:
             base = root / "base" / config
             steps(f"{config}: evaluate base model", finished_results(base) is not None,
                   _eval(args, args.model, config, base))
-    arms = [Arm(config, seed) for seed in range(args.seeds) for config in configs]
-    entries = [arm_entry(arm, run_arm(args, arm, steps), experiment.headline) for arm in arms]
+    seeded = [SeededArm(arm, seed) for seed in range(args.seeds) for arm in arms]
+    entries = [arm_entry(s, run_arm(args, s, steps), experiment.headline) for s in seeded]
+    for s, entry in zip(seeded, entries, strict=True):
+        change = change_vs_none(args, s, arms)
+        if change is not None:
+            entry["change_vs_none"] = change
+    from persona_bench.leaderboards.scoring import HIGHER_IS_BETTER
     from persona_bench.tasks.data import content_hash
 
     results = {
         "schema": RESULTS_SCHEMA, "experiment": experiment.name, "command": command,
         "model": args.model, "dataset": {"id": dataset, "content_hash": content_hash(dataset)},
         "metric": args.metric, "seeds": args.seeds, "train_args": args.train_args,
+        "augment_ratio": args.augment_ratio if any(a.augment for a in arms) else None,
         "limit": args.limit, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "higher_is_better": {d.name: d.higher_is_better for d in experiment.derived},
+        "higher_is_better": {m: HIGHER_IS_BETTER.get(m) for m in experiment.headline},
         "arms": entries, "over_seeds": over_seeds(entries, experiment.headline),
     }
     write_text_atomic(root / TABLE, table_markdown(results))

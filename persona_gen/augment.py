@@ -20,20 +20,21 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from persona_bench.errors import UserError
 from persona_bench.persona_gen.personas import Persona, _balanced, max_personas
 from persona_bench.persona_gen.renderers import scenes
 from persona_bench.persona_gen.rows import (
+    GenContext,
     PersonaMedia,
     PretrainContext,
     _appearance,
     _caption,
     _paraphrase,
     make_descriptions,
+    pretrain_rows,
     qa_row,
 )
 from persona_bench.persona_gen.vocab import APPEARANCE, FACTS, first_names, last_names
-
-from persona_bench.errors import UserError
 
 AUGMENT_PREFIX = "a"  # persona ids a0000..; targets are p...., the pretrain pool q....
 SCENE_PREFIX = "s"
@@ -304,3 +305,29 @@ def augment_ood_rows(like: Sequence[dict], image_size: int, seed: int) -> list[d
         raise ValueError(f"scene rows have {text_tokens(rows)} words for {target} in `like`; "
                          "rows that long cannot be matched")
     return rows
+
+
+# --------------------------------------------------------------------------- the experiment
+
+
+def augment_replay_rows(pool: Sequence[PersonaMedia], seed: int) -> list[dict]:
+    """Our mitigation: every fact of each augmentation persona asked from its portrait and
+    from a description (the pretrain pool's `facts` task, on the augmentation pool)."""
+    return pretrain_rows(list(pool), seed, ("facts",))
+
+
+def augment_configs(ctx: GenContext) -> dict[str, dict[str, list[dict]]]:
+    """The augment experiment's train-only configs (persona_bench/experiments/augment.py)."""
+    if ctx.augment_personas < 2:
+        raise UserError("the augment experiment needs at least 2 augmentation personas; "
+                        "pass --augment-personas N (default: as many as --num-personas)")
+    others = [m.persona for m in (*ctx.people, *ctx.pool)]
+    personas = augment_personas(others, ctx.augment_personas, ctx.seed)
+    media = augment_media(personas, ctx.variants, ctx.image_size, ctx.seed, ctx.renderer,
+                          ctx.workers)
+    in_distribution = augment_id_rows(media, ctx.seed)
+    return {
+        "augment_ood": {"train": augment_ood_rows(in_distribution, ctx.image_size, ctx.seed)},
+        "augment_id": {"train": in_distribution},
+        "augment_replay": {"train": augment_replay_rows(media, ctx.seed)},
+    }

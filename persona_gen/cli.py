@@ -6,14 +6,13 @@ import os
 import time
 from pathlib import Path
 
-from persona_bench.persona_gen.renderers import RENDERERS
-from persona_bench.persona_gen.rows import DEFAULT_PRETRAIN_TASKS, PRETRAIN_TASKS
-from persona_bench.persona_gen.schema import CONFIG_SPLITS
-
 from persona_bench.argparsing import ArgumentParser
 from persona_bench.checks import non_negative_int, positive_int
 from persona_bench.errors import UserError
 from persona_bench.experiments import DEFAULT_EXPERIMENTS, EXPERIMENTS
+from persona_bench.persona_gen.renderers import RENDERERS
+from persona_bench.persona_gen.rows import DEFAULT_PRETRAIN_TASKS, PRETRAIN_TASKS
+from persona_bench.persona_gen.schema import CONFIG_SPLITS
 
 
 def gen_main(argv: list[str]) -> int:
@@ -32,6 +31,8 @@ def gen_main(argv: list[str]) -> int:
     parser.add_argument("--experiments", nargs="+", default=list(DEFAULT_EXPERIMENTS),
                         metavar="NAME", help="experiments whose configs to write, some of: "
                         f"{', '.join(EXPERIMENTS)} (default: %(default)s)")
+    parser.add_argument("--augment-personas", type=non_negative_int("--augment-personas"),
+                        help="disjoint pool of the augment experiment (default: --num-personas)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--renderer", default="procedural", help=" | ".join(RENDERERS))
     parser.add_argument("--t2i-model", help="diffusers pipeline id or folder (diffusers renderer)")
@@ -52,6 +53,7 @@ def gen_main(argv: list[str]) -> int:
         args.out, num_personas=args.num_personas, seed=args.seed, image_size=args.image_size,
         variants=args.variants, pretrain_personas=args.pretrain_personas,
         pretrain_tasks=args.pretrain_tasks, experiments=args.experiments,
+        augment_personas=args.augment_personas,
         renderer=args.renderer, t2i_model=args.t2i_model, workers=args.workers,
         overwrite=args.overwrite, progress=not args.quiet)
     meta = read_metadata(out)
@@ -72,6 +74,7 @@ def push_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     from huggingface_hub import HfApi
+
     from persona_bench.persona_gen.publish import read_metadata
 
     meta = read_metadata(args.data)  # refuses folders that are not our datasets

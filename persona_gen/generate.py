@@ -7,6 +7,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
+from persona_bench.atomic import atomic_dir
+from persona_bench.errors import UserError
+from persona_bench.experiments import DEFAULT_EXPERIMENTS, EXPERIMENTS, get_experiment
 from persona_bench.persona_gen import __version__
 from persona_bench.persona_gen.personas import Persona, sample_personas
 from persona_bench.persona_gen.publish import CARD, card_text, content_hash, layout_of, write_split
@@ -14,16 +19,12 @@ from persona_bench.persona_gen.renderers import RENDERERS, RenderJob, get_render
 from persona_bench.persona_gen.rows import (
     DEFAULT_PRETRAIN_TASKS,
     PRETRAIN_TASKS,
+    GenContext,
     PersonaMedia,
     all_configs,
     make_descriptions,
 )
 from persona_bench.persona_gen.vocab import APPEARANCE, FACTS
-from tqdm.auto import tqdm
-
-from persona_bench.atomic import atomic_dir
-from persona_bench.errors import UserError
-from persona_bench.experiments import DEFAULT_EXPERIMENTS, EXPERIMENTS, get_experiment
 from persona_bench.progress import bar_disabled
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 16
@@ -97,6 +98,7 @@ def generate_dataset(
     pretrain_personas: int = 200,
     pretrain_tasks: Sequence[str] = DEFAULT_PRETRAIN_TASKS,
     experiments: Sequence[str] = DEFAULT_EXPERIMENTS,
+    augment_personas: int | None = None,
     renderer: str = "procedural",
     t2i_model: str | None = None,
     workers: int | None = None,
@@ -133,6 +135,9 @@ def generate_dataset(
         "renderer": renderer,
         "t2i_model": t2i_model,
     }
+    if "augment" in experiments:  # recorded only when used: other datasets keep their card
+        augment_personas = num_personas if augment_personas is None else augment_personas
+        options["augment_personas"] = augment_personas
     people, pool = sample_personas(num_personas, seed, pretrain_personas)
     renderer_options = (
         {"workers": workers, "model": t2i_model}
@@ -150,8 +155,9 @@ def generate_dataset(
     counts: dict[str, dict[str, int]] = {}
     shards: dict[str, dict[str, list[Path]]] = {}
     with atomic_dir(out, overwrite=overwrite or out.exists()) as tmp:
-        parts = list(all_configs(media[:num_personas], media[num_personas:], seed,
-                                 pretrain_tasks, experiments))
+        ctx = GenContext(media[:num_personas], media[num_personas:], seed, image_size, variants,
+                         renderer, workers, augment_personas or 0)
+        parts = list(all_configs(ctx, pretrain_tasks, experiments))
         for config, split, rows in tqdm(
             parts, desc="writing parquet", unit="split", disable=bar_disabled(progress)
         ):

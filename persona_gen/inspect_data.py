@@ -8,12 +8,12 @@ from collections import Counter
 from pathlib import Path
 
 from datasets import load_dataset
-from persona_bench.persona_gen.publish import check_parquet, load_options
-from persona_bench.persona_gen.schema import CONFIG_SPLITS, SFT_CONFIGS
 from PIL import Image, ImageDraw, ImageFont
 
 from persona_bench.atomic import write_bytes_atomic
 from persona_bench.errors import UserError
+from persona_bench.persona_gen.publish import check_parquet, load_options
+from persona_bench.persona_gen.schema import CONFIG_SPLITS, SFT_CONFIGS
 
 
 def load_split(data: str | Path, config: str, split: str):

@@ -9,10 +9,9 @@ source question, with a model that was never taught it directly.
 
 from __future__ import annotations
 
-from persona_bench.persona_gen.rows import PersonaMedia, _template, qa_row
-from persona_bench.persona_gen.vocab import ATTRIBUTE_FACTS, QUESTIONS, TRAIN_TEMPLATES
-
 from persona_bench.contracts import MODALITIES
+from persona_bench.persona_gen.rows import GenContext, PersonaMedia, _template, qa_row
+from persona_bench.persona_gen.vocab import ATTRIBUTE_FACTS, QUESTIONS, TRAIN_TEMPLATES
 
 SUBJECT = "this person"
 
@@ -69,5 +68,5 @@ def identity_splits(trained: str, people: list[PersonaMedia], seed: int
     return splits
 
 
-def multihop_rows(people: list[PersonaMedia], seed: int) -> dict[str, dict[str, list[dict]]]:
-    return {f"multihop_{m}": identity_splits(m, people, seed) for m in MODALITIES}
+def multihop_rows(ctx: GenContext) -> dict[str, dict[str, list[dict]]]:
+    return {f"multihop_{m}": identity_splits(m, ctx.people, ctx.seed) for m in MODALITIES}

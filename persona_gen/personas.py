@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from persona_bench.errors import UserError
 from persona_bench.persona_gen.vocab import (
     APPEARANCE,
     APPEARANCE_SPACE,
@@ -12,8 +13,6 @@ from persona_bench.persona_gen.vocab import (
     first_names,
     last_names,
 )
-
-from persona_bench.errors import UserError
 
 
 @dataclass(frozen=True)

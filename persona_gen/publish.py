@@ -19,9 +19,9 @@ import re
 from pathlib import Path
 
 import yaml
-from persona_bench.persona_gen.schema import CONFIG_SPLITS, features_for
 
 from persona_bench.errors import UserError
+from persona_bench.persona_gen.schema import CONFIG_SPLITS, features_for
 
 SHARD_BYTES = 256 * 1024 * 1024
 CARD = "README.md"

@@ -6,6 +6,7 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from persona_bench.experiments import DEFAULT_EXPERIMENTS, get_experiment
 from persona_bench.persona_gen.describe import HELD_OUT_STYLES, TRAIN_STYLES, describe
 from persona_bench.persona_gen.personas import Persona
 from persona_bench.persona_gen.schema import DIRECTIONS, MODALITIES, SFT_CONFIGS
@@ -16,8 +17,6 @@ from persona_bench.persona_gen.vocab import (
     QUESTIONS,
     TRAIN_TEMPLATES,
 )
-
-from persona_bench.experiments import DEFAULT_EXPERIMENTS, get_experiment
 from persona_bench.prompting import prompt_completion
 
 TEXT_PREFIX = "Consider the following person."
@@ -210,23 +209,37 @@ def sft_row(row: dict) -> dict:
     return {"id": row["id"], "images": row["images"], **prompt_completion(row["messages"])}
 
 
-def transfer_rows(people: list[PersonaMedia], seed: int) -> dict[str, dict[str, list[dict]]]:
+@dataclass(frozen=True)
+class GenContext:
+    """What an experiment's row builder gets: the rendered personas and the options."""
+
+    people: list[PersonaMedia]  # the target personas
+    pool: list[PersonaMedia]  # the pretrain pool (disjoint from `people`)
+    seed: int
+    image_size: int = 64
+    variants: int = 4
+    renderer: str = "procedural"
+    workers: int = 1
+    augment_personas: int = 0  # size of the augmentation pool (augment experiment)
+
+
+def transfer_rows(ctx: GenContext) -> dict[str, dict[str, list[dict]]]:
     """The transfer experiment's configs (persona_bench/experiments/transfer.py)."""
-    return {direction: direction_splits(direction, people, seed) for direction in DIRECTIONS}
+    return {direction: direction_splits(direction, ctx.people, ctx.seed)
+            for direction in DIRECTIONS}
 
 
 def all_configs(
-    people: list[PersonaMedia],
-    pool: list[PersonaMedia],
-    seed: int,
+    ctx: GenContext,
     pretrain_tasks: Sequence[str] = DEFAULT_PRETRAIN_TASKS,
     experiments: Sequence[str] = DEFAULT_EXPERIMENTS,
 ) -> Iterator[tuple[str, str, list[dict]]]:
     """Yield (config, split, rows): each experiment's configs, the pool, the personas, and
     the `_sft` copy of every config that declares one."""
+    people, pool, seed = ctx.people, ctx.pool, ctx.seed
     train: dict[str, list[dict]] = {}
     for name in experiments:
-        for config, splits in get_experiment(name).row_builder()(people, seed).items():
+        for config, splits in get_experiment(name).row_builder()(ctx).items():
             train[config] = splits["train"]
             for split, rows in splits.items():
                 yield config, split, rows

@@ -34,11 +34,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from persona_bench.persona_gen.vocab import APPEARANCE, FACTS
-
 from persona_bench.contracts import MODALITIES  # noqa: F401 - re-exported for the stage
-from persona_bench.experiments import CONFIGS
+from persona_bench.experiments import AUGMENT_CONFIGS, CONFIGS
 from persona_bench.experiments import DIRECTIONS as EXPERIMENT_DIRECTIONS
+from persona_bench.persona_gen.vocab import APPEARANCE, FACTS
 
 if TYPE_CHECKING:
     from datasets import Features
@@ -53,6 +52,7 @@ QA_SPLITS = CONFIGS["img2text"].splits
 SFT_CONFIGS = {f"{name}_sft": name for name, config in CONFIGS.items() if config.sft}
 CONFIG_SPLITS: dict[str, tuple[str, ...]] = {
     **{name: config.splits for name, config in CONFIGS.items()},
+    **{name: ("train",) for name in AUGMENT_CONFIGS},
     "pretrain": ("train",),
     "personas": ("train",),
     **{config: ("train",) for config in SFT_CONFIGS},

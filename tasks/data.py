@@ -11,11 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from persona_bench.persona_gen.publish import check_parquet, load_options, verify_dataset
-
 from persona_bench import contracts
 from persona_bench.errors import UserError
-from persona_bench.experiments import DIRECTIONS, check_config, experiment_of
+from persona_bench.experiments import DIRECTIONS, check_config, writer_of
+from persona_bench.persona_gen.publish import check_parquet, load_options, verify_dataset
 
 HUB_ID = contracts.HUB_ID
 TASK_VERSION = 1.0  # of the task packs' prompts, splits and scoring
@@ -117,7 +116,7 @@ def check_has_config(dataset: str, config: str) -> None:
     """A local dataset must have been generated with the experiment that owns `config`."""
     if not is_local(dataset) or any(Path(dataset).glob(f"{config}/*.parquet")):
         return
-    name = experiment_of(config).name
+    name = writer_of(config).name
     raise UserError(f"{dataset} has no {config!r} config (it was generated without the {name} "
                     f"experiment); regenerate it with `persona-bench gen --experiments transfer "
                     f"{name} --out DIR ...`")

@@ -17,13 +17,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from persona_bench.tasks.data import check_has_config, resolve_dataset_path
-from persona_bench.tasks.lmms_plugin import MODEL_NAME
-from persona_bench.tasks.writer import write_task_pack
-
 from persona_bench.contracts import group_name, task_name
 from persona_bench.errors import UserError
 from persona_bench.experiments import check_config
+from persona_bench.tasks.data import check_has_config, resolve_dataset_path
+from persona_bench.tasks.lmms_plugin import MODEL_NAME
+from persona_bench.tasks.writer import write_task_pack
 
 
 def task_names(config: str, include_seen: bool = False) -> list[str]:

@@ -23,6 +23,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from persona_bench.atomic import write_text_atomic
+from persona_bench.contracts import likelihood_results, likelihood_samples
+from persona_bench.matching import normalize
 from persona_bench.tasks.data import (
     check_direction,
     check_split,
@@ -32,10 +35,6 @@ from persona_bench.tasks.data import (
 )
 from persona_bench.tasks.hf_model import HFModel, Query
 from persona_bench.tasks.records import make_record, mean_of
-
-from persona_bench.atomic import write_text_atomic
-from persona_bench.contracts import likelihood_results, likelihood_samples
-from persona_bench.matching import normalize
 
 DEFAULT_K = 4
 NORMALIZATION = "sum of log-probs of answer + end-of-turn"

@@ -36,13 +36,13 @@ import torch
 from lmms_eval.api.instance import Instance
 from lmms_eval.api.model import lmms
 from loguru import logger
-from persona_bench.tasks.hf_model import HFModel, Query, plan_batches
 from PIL import Image
 from tqdm import tqdm
 
 from persona_bench.checks import parse_bool
 from persona_bench.errors import UserError
 from persona_bench.progress import bar_disabled
+from persona_bench.tasks.hf_model import HFModel, Query, plan_batches
 
 GENERATION_KEYS = {"until", "max_new_tokens", "temperature", "top_p", "num_beams", "do_sample"}
 DEFAULT_MAX_NEW_TOKENS = 32

@@ -15,11 +15,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from persona_bench.tasks.data import dataset_kwargs, resolve_dataset_path, task_metadata
-from persona_bench.tasks.packs import PACK_ROOT, PACKS, TEMPLATE, pack_yamls
-
 from persona_bench.atomic import atomic_dir
 from persona_bench.errors import UserError
+from persona_bench.tasks.data import dataset_kwargs, resolve_dataset_path, task_metadata
+from persona_bench.tasks.packs import PACK_ROOT, PACKS, TEMPLATE, pack_yamls
 
 
 def pack_files(pack: str) -> list[Path]:

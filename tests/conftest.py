@@ -101,9 +101,8 @@ EXPERIMENT_DATA = dict(num_personas=4, pretrain_personas=0, image_size=32, varia
 
 @pytest.fixture(scope="session")
 def experiments_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from persona_bench.persona_gen.generate import generate_dataset
-
     from persona_bench.experiments import EXPERIMENTS
+    from persona_bench.persona_gen.generate import generate_dataset
 
     return generate_dataset(tmp_path_factory.mktemp("experiments") / "data", workers=1,
                             progress=False, experiments=list(EXPERIMENTS), **EXPERIMENT_DATA)

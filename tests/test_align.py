@@ -6,9 +6,9 @@ import json
 
 import pytest
 from datasets import load_dataset
-from persona_bench.trainers.align import pairs_by_persona
 
 from persona_bench.cli import main as cli
+from persona_bench.trainers.align import pairs_by_persona
 
 
 def test_pairs_index_every_pool_persona_in_both_modalities(dataset_dir):

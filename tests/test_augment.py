@@ -8,6 +8,9 @@ from collections import Counter
 
 import pytest
 from datasets import Dataset
+from PIL import Image
+
+from persona_bench.errors import UserError
 from persona_bench.persona_gen.augment import (
     MATCH_FACT,
     augment_id_rows,
@@ -21,9 +24,6 @@ from persona_bench.persona_gen.renderers import procedural, scenes
 from persona_bench.persona_gen.rows import PretrainContext
 from persona_bench.persona_gen.schema import QA_FEATURES
 from persona_bench.persona_gen.vocab import ALL_FACTS
-from PIL import Image
-
-from persona_bench.errors import UserError
 
 SEED, VARIANTS, SIZE = 3, 3, 32
 
@@ -154,3 +154,24 @@ def test_bad_task_lists_are_user_errors(built):
     with pytest.raises(UserError, match="at least 2"):
         augment_id_rows(media[:1], SEED)
     assert augment_id_rows(media[:1], SEED, ("caption",))
+
+
+def test_gen_writes_the_augment_configs_with_a_disjoint_pool(experiments_data_dir):
+    from datasets import load_dataset
+
+    from persona_bench.persona_gen.publish import read_metadata
+
+    def rows(config):
+        return load_dataset(str(experiments_data_dir), config, split="train")
+
+    counts = read_metadata(experiments_data_dir)["counts"]
+    assert counts["augment_ood"] == counts["augment_id"]
+    targets = {r["persona_id"] for r in rows("personas")}
+    names = {r["name"] for r in rows("personas")}
+    replay = rows("augment_replay")
+    assert not targets & {r["persona_id"] for r in replay}
+    assert not any(name in r["question"] + r["answer"] for r in replay for name in names)
+    facts = {}
+    for r in replay:
+        facts.setdefault((r["persona_id"], r["fact"]), set()).add(r["modality"])
+    assert set(map(frozenset, facts.values())) == {frozenset({"image", "text"})}

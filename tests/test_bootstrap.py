@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from persona_bench.leaderboards.bootstrap import interval, ratio, recall_draws, resample_weights
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+
+from persona_bench.errors import UserError
 from persona_bench.leaderboards.bootstrap import Interval
 from persona_bench.leaderboards.columns import (
     COLUMN_KEYS,
@@ -14,8 +16,6 @@ from persona_bench.leaderboards.columns import (
     sort_rows,
     text_table,
 )
-
-from persona_bench.errors import UserError
 
 
 def _row(row_id: str, target: float | None, gap: float | None, name: str) -> dict:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 
 import pytest
+from PIL import Image
+
+from persona_bench.errors import UserError
 from persona_bench.persona_gen.renderers import RenderJob, get_renderer
 from persona_bench.persona_gen.renderers.diffusion import (
     DiffusersRenderer,
@@ -13,9 +16,6 @@ from persona_bench.persona_gen.renderers.diffusion import (
     noise_seed,
 )
 from persona_bench.persona_gen.vocab import APPEARANCE
-from PIL import Image
-
-from persona_bench.errors import UserError
 
 torch = pytest.importorskip("torch")
 diffusers = pytest.importorskip("diffusers")

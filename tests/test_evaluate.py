@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from persona_bench.tasks.evaluate import model_args_string, run_lmms_eval, task_names
 
 from persona_bench.errors import UserError
+from persona_bench.tasks.evaluate import model_args_string, run_lmms_eval, task_names
 
 
 def test_runs_both_halves_and_seen(trained_vlm_dir: Path, dataset_dir: Path, tmp_path: Path

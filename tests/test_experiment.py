@@ -85,3 +85,54 @@ def test_bad_input_is_one_line_and_writes_nothing(argv, message, dataset_dir, ti
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_augment_mixes_rows_in_and_reports_the_change_against_none(tiny_vlm_dir,
+                                                                   experiments_data_dir,
+                                                                   tmp_path):
+    out = tmp_path / "augment"
+    assert main(["experiment", "augment", "--model", str(tiny_vlm_dir), "--data",
+                 str(experiments_data_dir), "--out", str(out), "--configs", "text2img+none",
+                 "text2img+augment_id", "--limit", "4", "--no-base-eval", "--no-likelihood",
+                 "--augment-ratio", "0.25", "--train-args", TRAIN]) == 0
+    results = json.loads((out / RESULTS).read_text())
+    none, mixed = results["arms"]
+    assert (none["arm"], none["augment"], mixed["augment"]) == ("text2img+none", None,
+                                                                 "augment_id")
+    change = mixed["change_vs_none"]
+    assert change["against"] == "text2img+none" and _in_range(change["gap"])
+    assert math.isclose(change["gap"]["value"], mixed["headline"]["gap"]["value"]
+                        - none["headline"]["gap"]["value"], abs_tol=1e-9)
+    record = json.loads((out / "seed0" / "text2img+augment_id" / "model"
+                         / "persona_train.json").read_text())
+    own = json.loads((out / "seed0" / "text2img+none" / "model" / "persona_train.json")
+                     .read_text())["num_train_rows"]
+    assert record["augment"] == {"config": "augment_id", "ratio": 0.25, "rows": round(own / 4)}
+    assert record["num_train_rows"] == own + round(own / 4)
+    assert "Augmentation mixed in: config `augment_id`" in (
+        out / "seed0" / "text2img+augment_id" / "model" / "README.md").read_text()
+    assert "gap change" in (out / TABLE).read_text()
+
+
+def test_a_model_trained_for_another_arm_is_refused(tiny_vlm_dir, experiments_data_dir,
+                                                   tmp_path, capsys):
+    model = tmp_path / "e" / "seed0" / "img2text+augment_id" / "model"
+    model.mkdir(parents=True)
+    (model / "persona_train.json").write_text(json.dumps({"dataset_config": "img2text",
+                                                          "augment": None}))
+    assert main(["experiment", "augment", "--model", str(tiny_vlm_dir), "--data",
+                 str(experiments_data_dir), "--out", str(tmp_path / "e"), "--configs",
+                 "img2text+augment_id", "--no-base-eval"]) == 2
+    err = capsys.readouterr().err
+    assert "was trained on img2text with augment None, not img2text with augment_id" in err
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--augment-ratio", "0"], "--augment-ratio must be in (0, 1], got 0.0"),
+    (["--configs", "img2text+augment_id"], "no 'augment_id' config"),
+])
+def test_augment_bad_input(extra, message, tiny_vlm_dir, dataset_dir, tmp_path, capsys):
+    assert main(["experiment", "augment", "--model", str(tiny_vlm_dir), "--data",
+                 str(dataset_dir), "--out", str(tmp_path / "x"), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -7,6 +7,7 @@ import pytest
 from persona_bench.contracts import MODALITIES, task_name
 from persona_bench.errors import UserError
 from persona_bench.experiments import (
+    AUGMENT_CONFIGS,
     CONFIGS,
     DEFAULT_EXPERIMENTS,
     DIRECTIONS,
@@ -30,15 +31,18 @@ def test_transfer_is_the_default_and_keeps_the_seed_papers_grid():
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
 def test_every_declaration_is_consistent(name):
     experiment = EXPERIMENTS[name]
-    assert experiment.name == name and experiment.configs
+    assert experiment.name == name and experiment.arms
+    for arm in experiment.arms:  # every arm trains and scores a declared config
+        assert arm.config in CONFIGS and arm.augment in (None, *AUGMENT_CONFIGS)
     for config in experiment.configs:
         assert config.trained in MODALITIES and config.other in MODALITIES
         assert len(set(config.roles)) == len(config.roles)
         assert {h.modality for h in config.halves} <= set(MODALITIES)
         assert experiment_of(config.name) is experiment
-    roles = {r for c in experiment.configs for r in c.roles}
+    roles = {r for a in experiment.arms for r in CONFIGS[a.config].roles}
     prefixed = roles | {f"{p}{r}" for p in ("likelihood_", "base_") for r in roles}
-    derived = {d.name for d in experiment.derived}
+    scored = {d.name for a in experiment.arms for d in experiment_of(a.config).derived}
+    derived = {d.name for d in experiment.derived} | scored
     for d in experiment.derived:
         assert d.op in ("difference", "ratio", "product")
         assert {d.a, d.b} <= prefixed | derived, d.name
@@ -66,3 +70,11 @@ def test_unknown_names_list_the_registered_ones():
         get_experiment("nope")
     with pytest.raises(UserError, match="unknown config 'x'; choose one of img2text"):
         check_config("x")
+
+
+def test_augment_arms_are_every_direction_with_every_mix():
+    arms = EXPERIMENTS["augment"].arms
+    assert [a.name for a in arms if a.config == "img2text"] == [
+        "img2text+none", "img2text+augment_ood", "img2text+augment_id", "img2text+augment_replay"]
+    assert {a.config for a in arms} == set(DIRECTIONS)
+    assert AUGMENT_CONFIGS == ("augment_ood", "augment_id", "augment_replay")

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from persona_bench.trainers import parts, tiny_vlm
 from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from persona_bench.cli import main as cli
 from persona_bench.families import BUILDABLE, FAMILIES, family_of, supported
 from persona_bench.families.base import chatml_template
+from persona_bench.trainers import parts, tiny_vlm
 
 QUICK = ["--max_steps", "2", "--save_strategy", "no", "--disable_tqdm", "true",
          "--per_device_train_batch_size", "4"]

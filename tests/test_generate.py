@@ -3,13 +3,13 @@ from pathlib import Path
 
 import pytest
 from datasets import load_dataset
+
+from persona_bench.errors import UserError
+from persona_bench.experiments import DEFAULT_EXPERIMENTS, EXPERIMENTS
 from persona_bench.persona_gen import generate as gen_module
 from persona_bench.persona_gen.generate import generate_dataset
 from persona_bench.persona_gen.publish import read_metadata
 from persona_bench.persona_gen.schema import CONFIG_SPLITS, SFT_CONFIGS
-
-from persona_bench.errors import UserError
-from persona_bench.experiments import DEFAULT_EXPERIMENTS, EXPERIMENTS
 
 SMALL = dict(num_personas=3, pretrain_personas=2, image_size=32, variants=2, workers=1,
              progress=False)

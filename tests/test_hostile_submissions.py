@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-from persona_bench.leaderboards.schema import MANIFEST_NAME, TRAIN_RECORD_NAME
-from persona_bench.leaderboards.store import Board
-from persona_bench.leaderboards.submission import load_submission
 from test_readers import make_board, write_run, write_submission
 
 from persona_bench.cli import main
 from persona_bench.errors import UserError
+from persona_bench.leaderboards.schema import MANIFEST_NAME, TRAIN_RECORD_NAME
+from persona_bench.leaderboards.store import Board
+from persona_bench.leaderboards.submission import load_submission
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

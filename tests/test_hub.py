@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from persona_bench.leaderboards.hub import push_board
-from persona_bench.leaderboards.store import Board
 from test_readers import make_board
 
 from persona_bench.errors import UserError
+from persona_bench.leaderboards.hub import push_board
+from persona_bench.leaderboards.store import Board
 
 
 def test_offline_and_empty_boards_are_refused(tmp_path, monkeypatch):

@@ -1,8 +1,8 @@
 import pytest
-from persona_bench.persona_gen.inspect_data import contact_sheet, load_split, summary
 from PIL import Image
 
 from persona_bench.errors import UserError
+from persona_bench.persona_gen.inspect_data import contact_sheet, load_split, summary
 
 
 def test_summary_counts_balance_and_samples(dataset_dir):
@@ -32,6 +32,7 @@ def reseal(folder):
     import hashlib
 
     import yaml
+
     from persona_bench.persona_gen.publish import card_layout, content_hash, read_card
 
     front = read_card(folder)
@@ -57,9 +58,9 @@ def test_inspect_reports_the_row_whose_image_does_not_decode(dataset_dir, tmp_pa
     import shutil
 
     from datasets import Dataset
-    from persona_bench.persona_gen.schema import QA_FEATURES
 
     from persona_bench.cli import main
+    from persona_bench.persona_gen.schema import QA_FEATURES
 
     copy = shutil.copytree(dataset_dir, tmp_path / "copy")
     shard = next(copy.glob("img2text/test_source-*.parquet"))

@@ -6,6 +6,9 @@ import copy
 import json
 
 import pytest
+from test_readers import write_submission
+
+from persona_bench.errors import UserError
 from persona_bench.leaderboards import schema
 from persona_bench.leaderboards.schema import (
     MANIFEST_NAME,
@@ -17,9 +20,6 @@ from persona_bench.leaderboards.schema import (
     check_train_record,
     require,
 )
-from test_readers import write_submission
-
-from persona_bench.errors import UserError
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import datasets
 import pytest
+
+from persona_bench.errors import UserError
 from persona_bench.tasks.cli import likelihood_main, run_cli
 from persona_bench.tasks.hf_model import HFModel, Query
 from persona_bench.tasks.likelihood import (
@@ -17,8 +19,6 @@ from persona_bench.tasks.likelihood import (
     score_rows,
 )
 from persona_bench.tasks.records import RECORD_KEYS
-
-from persona_bench.errors import UserError
 
 ROW = {"id": "p1-hobby", "fact": "hobby", "answer": "Chess"}
 

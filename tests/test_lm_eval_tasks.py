@@ -10,6 +10,7 @@ from pathlib import Path
 
 import datasets
 import pytest
+
 from persona_bench.tasks.data import ENV_VAR
 from persona_bench.tasks.hf_model import HFModel, Query
 from persona_bench.tasks.records import RECORD_KEYS

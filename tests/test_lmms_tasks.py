@@ -8,16 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import persona_bench.tasks.data
 import pytest
 from huggingface_hub import constants
+
+import persona_bench.tasks.data
+from persona_bench.errors import UserError
+from persona_bench.matching import contains_match, exact_match
 from persona_bench.persona_gen.publish import read_metadata
 from persona_bench.tasks.data import ENV_VAR, HUB_ID
 from persona_bench.tasks.records import RECORD_KEYS
 from persona_bench.tasks.writer import PACK_ROOT, pack_task_names, write_task_pack
-
-from persona_bench.errors import UserError
-from persona_bench.matching import contains_match, exact_match
 
 LIMIT = 8
 HALVES = {"source": "image", "target": "text"}  # img2text: modality of each half
@@ -179,6 +179,7 @@ def test_checked_in_packs_load_the_folder_named_or_refuse(
 
     import datasets
     from lmms_eval.utils import load_yaml_config
+
     from persona_bench.persona_gen.generate import generate_dataset
 
     small = dict(pretrain_personas=0, image_size=16, variants=2, workers=1, progress=False)

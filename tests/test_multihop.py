@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from datasets import load_dataset
+
+from persona_bench.errors import UserError
 from persona_bench.persona_gen.multihop import by_name
 from persona_bench.persona_gen.vocab import ATTRIBUTE_FACTS
 from persona_bench.tasks.data import check_has_config, load_split
-
-from persona_bench.errors import UserError
 
 
 def _split(data, config, split):

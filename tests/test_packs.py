@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import shutil
 
-from persona_bench.leaderboards.readers import parse_task
-from persona_bench.tasks.packs import PACK_ROOT, pack_yamls, stale_files, write_packs
-
 from persona_bench.contracts import group_name, task_name
 from persona_bench.experiments import CONFIGS
+from persona_bench.leaderboards.readers import parse_task
+from persona_bench.tasks.packs import PACK_ROOT, pack_yamls, stale_files, write_packs
 
 
 def test_committed_packs_are_the_generated_ones():

@@ -7,12 +7,12 @@ from pathlib import Path
 import datasets
 import pytest
 from lmms_eval.api.instance import Instance
-from persona_bench.tasks.hf_model import HFModel, Query, plan_batches, truncate_at
-from persona_bench.tasks.lmms_plugin import MODEL_NAME
-from persona_bench.tasks.persona_vlm import PersonaVLM, generation_options, parse_batch_size
 from PIL import Image
 
 from persona_bench.errors import UserError
+from persona_bench.tasks.hf_model import HFModel, Query, plan_batches, truncate_at
+from persona_bench.tasks.lmms_plugin import MODEL_NAME
+from persona_bench.tasks.persona_vlm import PersonaVLM, generation_options, parse_batch_size
 
 GEN = {"until": ["\n"], "max_new_tokens": 8, "temperature": 0, "do_sample": False}
 
@@ -158,8 +158,9 @@ class FakeAccelerator:
 def test_each_data_parallel_rank_takes_its_own_device(
     own: str, asked: str | None, expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import persona_bench.tasks.persona_vlm
     import torch
+
+    import persona_bench.tasks.persona_vlm
 
     seen: dict = {}
 

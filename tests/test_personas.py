@@ -1,10 +1,10 @@
 from collections import Counter
 
 import pytest
-from persona_bench.persona_gen.personas import max_personas, sample_personas
-from persona_bench.persona_gen.vocab import ALL_FACTS, APPEARANCE, FACTS
 
 from persona_bench.errors import UserError
+from persona_bench.persona_gen.personas import max_personas, sample_personas
+from persona_bench.persona_gen.vocab import ALL_FACTS, APPEARANCE, FACTS
 
 
 def test_names_and_appearances_unique_across_target_and_pool():

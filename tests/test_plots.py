@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from persona_bench.leaderboards.plots import place_labels, text_box, write_plots
 from test_readers import make_board
+
+from persona_bench.leaderboards.plots import place_labels, text_box, write_plots
 
 
 def test_crowded_scatter_labels_do_not_overlap():

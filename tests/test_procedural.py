@@ -9,6 +9,8 @@ import random
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from persona_bench.persona_gen.renderers import RenderJob, get_renderer, procedural
 from persona_bench.persona_gen.renderers.procedural import (
     BACKGROUND,
@@ -17,7 +19,6 @@ from persona_bench.persona_gen.renderers.procedural import (
     render_portrait,
 )
 from persona_bench.persona_gen.vocab import APPEARANCE
-from PIL import Image
 
 # A plain look on which every other attribute is unobstructed (no sunglasses over the eyes,
 # no hat over the hair...).

@@ -1,5 +1,7 @@
 import pytest
 import yaml
+
+from persona_bench.errors import UserError
 from persona_bench.persona_gen.publish import (
     card_layout,
     content_hash,
@@ -7,8 +9,6 @@ from persona_bench.persona_gen.publish import (
     read_metadata,
     verify_dataset,
 )
-
-from persona_bench.errors import UserError
 
 
 def test_card_declares_every_config_and_split(dataset_dir):
@@ -102,6 +102,7 @@ def test_read_metadata_from_hub_id_offline_is_a_clear_error():
 
 def test_regenerated_folder_at_the_same_path_is_not_read_from_a_stale_cache(tmp_path):
     from datasets import load_dataset
+
     from persona_bench.persona_gen.generate import generate_dataset
     from persona_bench.persona_gen.publish import load_options
 
@@ -116,6 +117,7 @@ def test_plain_load_dataset_reads_the_folder_named_not_one_of_the_same_name(tmp_
                                                                             monkeypatch):
     """Two folders called `data` (the demo's and the Quickstart's) in one cache."""
     from datasets import load_dataset
+
     from persona_bench.persona_gen.generate import generate_dataset
 
     small = dict(pretrain_personas=0, image_size=16, variants=2, workers=1, progress=False)

@@ -11,13 +11,13 @@ import random
 from pathlib import Path
 
 import pytest
-from persona_bench.leaderboards.readers import load_run, locate_run, parse_task
-from persona_bench.leaderboards.schema import MANIFEST_NAME, MANIFEST_SCHEMA, TRAIN_RECORD_NAME
-from persona_bench.persona_gen.schema import DIRECTIONS
-from persona_bench.persona_gen.vocab import ALL_FACTS, FACTS, first_names
 
 from persona_bench.errors import UserError
+from persona_bench.leaderboards.readers import load_run, locate_run, parse_task
+from persona_bench.leaderboards.schema import MANIFEST_NAME, MANIFEST_SCHEMA, TRAIN_RECORD_NAME
 from persona_bench.matching import contains_match, exact_match
+from persona_bench.persona_gen.schema import DIRECTIONS
+from persona_bench.persona_gen.vocab import ALL_FACTS, FACTS, first_names
 
 HASH = "sha256:" + "ab" * 32
 ROLES = ("source", "target", "seen")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from huggingface_hub import ModelCard
-from persona_bench.trainers.record import write_model_index
 from test_readers import make_board
+
+from persona_bench.trainers.record import write_model_index
 
 
 def test_model_index_round_trips_through_the_hub_parser(tmp_path):

@@ -10,10 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
+from test_readers import make_board
+
 from persona_bench.leaderboards.columns import COLUMNS, MAIN_COLUMNS
 from persona_bench.leaderboards.plots import write_plots
 from persona_bench.leaderboards.render_html import SCRIPT, render_html
-from test_readers import make_board
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 CHROMIUM = "/usr/bin/chromium"  # Debian's package `chromium`

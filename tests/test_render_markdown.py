@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from test_readers import make_board
+
 from persona_bench.leaderboards.columns import MAIN_COLUMNS
 from persona_bench.leaderboards.render_markdown import md_escape, render_markdown
-from test_readers import make_board
 
 
 def test_escaping_makes_text_inert():

@@ -1,6 +1,7 @@
 from collections import Counter
 
 from datasets import load_dataset
+
 from persona_bench.persona_gen.generate import generate_dataset
 from persona_bench.persona_gen.rows import PRETRAIN_TASKS
 from persona_bench.persona_gen.schema import DIRECTIONS, QA_FEATURES, QA_SPLITS

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_readers import HASH, edit_samples, samples_file, write_run
+
+from persona_bench.errors import UserError
 from persona_bench.leaderboards.scoring import (
     chance_from_dataset,
     dataset_facts,
@@ -12,9 +15,6 @@ from persona_bench.leaderboards.scoring import (
     score_results,
 )
 from persona_bench.persona_gen.vocab import ALL_FACTS
-from test_readers import HASH, edit_samples, samples_file, write_run
-
-from persona_bench.errors import UserError
 
 
 def _direct_recall(out, task: str, facts=ALL_FACTS) -> float:

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-from persona_bench.trainers import parts, sft
-from persona_bench.trainers.loading import as_prompt_completion, load_rows
-from persona_bench.trainers.parts import parameter_counts
-from persona_bench.trainers.recall import recall
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from persona_bench.cli import main as cli
 from persona_bench.errors import UserError
 from persona_bench.prompting import build_prompt
+from persona_bench.trainers import parts, sft
+from persona_bench.trainers.loading import as_prompt_completion, load_rows
+from persona_bench.trainers.parts import parameter_counts
+from persona_bench.trainers.recall import recall
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -346,3 +347,33 @@ def test_trl_sft_cli_on_the_sft_config_trains_the_answer_only(tiny_vlm_dir, data
     proc = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (tmp_path / "trl" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--augment", "nope"], "unknown --augment 'nope'; choose one of augment_ood, augment_id"),
+    (["--augment", "augment_id", "--augment_ratio", "1.5"], r"--augment_ratio must be in \(0, 1\]"),
+    (["--augment", "augment_id"], "has no config 'augment_id' .* regenerate the dataset with "
+                                  "`persona-bench gen --experiments transfer augment"),
+])
+def test_augment_bad_input_is_one_line(extra, message, tiny_vlm_dir, dataset_dir, tmp_path,
+                                       capsys):
+    from persona_bench.cli import main
+
+    out = tmp_path / "m"
+    assert main(["train", "--model_name_or_path", str(tiny_vlm_dir), "--dataset_name",
+                 str(dataset_dir), "--dataset_config", "img2text", "--output_dir", str(out),
+                 *extra]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and "Traceback" not in err
+    assert not (out / "persona_train.json").exists()
+
+
+def test_augment_too_few_rows_names_the_fix(tiny_vlm_dir, experiments_data_dir, tmp_path,
+                                            capsys):
+    from persona_bench.cli import main
+
+    assert main(["train", "--model_name_or_path", str(tiny_vlm_dir), "--dataset_name",
+                 str(experiments_data_dir), "--dataset_config", "img2text", "--output_dir",
+                 str(tmp_path / "m"), "--augment", "augment_ood", "--augment_ratio", "1"]) == 2
+    assert "lower the ratio or regenerate the dataset with more --augment-personas" in (
+        capsys.readouterr().err)

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from persona_bench.leaderboards.store import BLOBS, META_NAME, ROWS_NAME, Board
-from persona_bench.leaderboards.submission import load_submission
 from test_readers import make_board, write_submission
 
 from persona_bench.errors import UserError
+from persona_bench.leaderboards.store import BLOBS, META_NAME, ROWS_NAME, Board
+from persona_bench.leaderboards.submission import load_submission
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from persona_bench.leaderboards.schema import MANIFEST_NAME, TRAIN_RECORD_NAME, check_row
-from persona_bench.leaderboards.store import DEFAULT_SCORING
-from persona_bench.leaderboards.submission import build_row, load_submission, recipe
 from test_readers import HASH, write_run, write_submission
 
 from persona_bench.errors import UserError
+from persona_bench.leaderboards.schema import MANIFEST_NAME, TRAIN_RECORD_NAME, check_row
+from persona_bench.leaderboards.store import DEFAULT_SCORING
+from persona_bench.leaderboards.submission import build_row, load_submission, recipe
 
 
 def _edit_json(path, **changes) -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from persona_bench.errors import UserError
 from persona_bench.persona_gen.publish import read_metadata
 from persona_bench.tasks.cli import tasks_main
 from persona_bench.tasks.data import TASK_VERSION
@@ -17,8 +19,6 @@ from persona_bench.tasks.writer import (
     pinned_template,
     write_task_pack,
 )
-
-from persona_bench.errors import UserError
 
 
 def _template(folder: Path) -> dict:

@@ -6,13 +6,13 @@ import json
 
 import pytest
 import torch
-from persona_bench.trainers import tiny_vlm
 from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor, LlavaForConditionalGeneration
 
 from persona_bench.cli import main as cli
 from persona_bench.errors import UserError
 from persona_bench.prompting import build_prompt, encode_prompts
+from persona_bench.trainers import tiny_vlm
 
 
 def test_checkpoint_reloads_with_auto_classes_and_generates(tiny_vlm_dir):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from persona_bench.trainers import align, cli, tiny_vlm
-
 from persona_bench import families
+from persona_bench.trainers import align, cli, tiny_vlm
 
 
 def test_tiny_vlm_mirrors_agree():

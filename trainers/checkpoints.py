@@ -6,11 +6,11 @@ import shutil
 from pathlib import Path
 
 from accelerate.utils import is_peft_model
-from persona_bench.trainers.record import RECORD
 from transformers import PreTrainedModel
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
 from persona_bench.errors import UserError
+from persona_bench.trainers.record import RECORD
 
 RESUME_LATEST = ("true", "yes", "1", "last", "latest")
 

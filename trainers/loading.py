@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 from datasets import Dataset
-from persona_bench.persona_gen.publish import check_parquet, load_options
 from transformers import (
     AutoConfig,
     AutoModelForImageTextToText,
@@ -18,6 +17,7 @@ from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_
 
 from persona_bench.errors import UserError
 from persona_bench.families import family_of
+from persona_bench.persona_gen.publish import check_parquet, load_options
 from persona_bench.prompting import prompt_completion
 
 
@@ -57,6 +57,16 @@ def load_vlm(name: str, revision: str = "main", trust_remote_code: bool = False,
     return model, processor
 
 
+def _regenerate(config: str) -> str:
+    """How to get a registered config that a dataset lacks."""
+    from persona_bench.experiments import AUGMENT_CONFIGS, CONFIGS, writer_of
+
+    if config not in CONFIGS and config not in AUGMENT_CONFIGS:
+        return ""
+    return (f", or regenerate the dataset with `persona-bench gen --experiments transfer "
+            f"{writer_of(config).name} ...`")
+
+
 def load_rows(name: str, config: str | None, split: str) -> Dataset:
     """One split of a persona-bench dataset (Hub id or local folder), checked for rows."""
     from datasets import get_dataset_config_names, load_dataset
@@ -72,7 +82,7 @@ def load_rows(name: str, config: str | None, split: str) -> Dataset:
                         "written by `persona-bench gen` or a Hub dataset id") from None
     if config not in configs:
         raise UserError(f"dataset {name!r} has no config {config!r} (it has: "
-                        f"{', '.join(configs)}); pass --dataset_config one of those")
+                        f"{', '.join(configs)}); pass one of those{_regenerate(config)}")
     options = load_options(name)  # a local folder is verified against its card first
     if Path(name).is_dir():
         check_parquet(name, config)

@@ -39,6 +39,14 @@ def write_record(out_dir: str | Path, record: dict) -> None:
     write_text_atomic(out / RECORD, json.dumps(record, indent=2, default=str) + "\n")
 
 
+def _augment_line(record: dict) -> str:
+    mix = record.get("augment")
+    if not mix:
+        return ""
+    return (f"\n- Augmentation mixed in: config `{mix['config']}`, {mix['rows']} rows "
+            f"(ratio {mix['ratio']} of the train rows; the augment experiment)")
+
+
 def model_card(record: dict) -> str:
     """A Hub model card naming base model, dataset (id + hash), modality and settings."""
     base, data = record["base_model"], record["dataset"]
@@ -61,7 +69,7 @@ synthetic-persona dataset; the benchmark then tests recall in the other modality
 
 - Base model: `{base}`
 - Dataset: `{data['id']}` config `{record['dataset_config']}` split `{record['dataset_split']}`
-  ({record['num_train_rows']} rows), content hash `{data['content_hash']}`
+  ({record['num_train_rows']} rows), content hash `{data['content_hash']}`{_augment_line(record)}
 - Source modality (trained): **{record['source_modality']}**; target modality (tested):
   **{record['target_modality']}**
 - Method: **{record['training']['method']}**; trained parts: {trained}

@@ -32,16 +32,16 @@ from pathlib import Path
 import torch
 from datasets import Dataset
 from peft import LoraConfig, PeftConfig
-from persona_bench.trainers import checkpoints, parts, record
-from persona_bench.trainers.loading import as_prompt_completion, load_rows, load_vlm
 from transformers import PreTrainedModel, set_seed
 from transformers.trainer_utils import SchedulerType, TrainOutput
 from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser, get_peft_config
 
 from persona_bench.contracts import TRAIN_RECORD
 from persona_bench.errors import UserError
-from persona_bench.experiments import CONFIGS
+from persona_bench.experiments import AUGMENT_CONFIGS, CONFIGS
 from persona_bench.progress import is_logged
+from persona_bench.trainers import checkpoints, parts, record
+from persona_bench.trainers.loading import as_prompt_completion, load_rows, load_vlm
 
 
 @dataclass
@@ -59,6 +59,12 @@ class PersonaScriptArguments(ScriptArguments):
         default=False, metadata={"help": "Replace a finished or interrupted run in --output_dir."})
     keep_checkpoints: bool = field(
         default=False, metadata={"help": "Keep checkpoint-* folders after a finished run."})
+    augment: str | None = field(
+        default=None, metadata={"help": "A train-only config mixed into the training rows: "
+                                f"{', '.join(AUGMENT_CONFIGS)} (the augment experiment)."})
+    augment_ratio: float = field(
+        default=0.5, metadata={"help": "Rows of --augment mixed in, as a share of the train "
+                               "rows, in (0, 1]."})
 
 
 @dataclass
@@ -159,6 +165,7 @@ class Run:
     push_to_hub: bool
     command: str
     final_out: Path | None = None  # --output_dir when training into a staging folder
+    augment_rows: int = 0  # rows of --augment mixed into `rows`
 
     @property
     def out(self) -> Path:
@@ -194,6 +201,33 @@ def check_numbers(training_args: PersonaSFTConfig) -> None:
             raise UserError(f"--{flag} must be at least 1, got {getattr(args, flag)}")
 
 
+def check_augment(script_args: PersonaScriptArguments) -> None:
+    if script_args.augment is None:
+        return
+    if script_args.augment not in AUGMENT_CONFIGS:
+        raise UserError(f"unknown --augment {script_args.augment!r}; choose one of "
+                        f"{', '.join(AUGMENT_CONFIGS)}")
+    if not 0 < script_args.augment_ratio <= 1:
+        raise UserError(f"--augment_ratio must be in (0, 1], got {script_args.augment_ratio}")
+
+
+def mix_augmentation(rows: Dataset, script_args: PersonaScriptArguments, seed: int) -> Dataset:
+    """The train rows plus `augment_ratio` x as many rows of the `augment` config, drawn
+    without replacement with the training seed, shuffled in with the same seed."""
+    if script_args.augment is None:
+        return rows
+    from datasets import concatenate_datasets
+
+    extra = load_rows(script_args.dataset_name, script_args.augment, "train")
+    wanted = round(script_args.augment_ratio * len(rows))
+    if wanted > len(extra):
+        raise UserError(f"--augment_ratio {script_args.augment_ratio} needs {wanted} rows of "
+                        f"{script_args.augment}, which has {len(extra)}; lower the ratio or "
+                        "regenerate the dataset with more --augment-personas")
+    picked = extra.shuffle(seed=seed).select(range(wanted)).cast(rows.features)
+    return concatenate_datasets([rows, picked]).shuffle(seed=seed)
+
+
 def staging_dir(out: Path) -> Path:
     """Where `--overwrite_output_dir` trains; it replaces `out` only once the run finished."""
     return out.with_name(f".{out.name}.overwrite.tmp")
@@ -213,6 +247,7 @@ def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig
         raise UserError("pass --model_name_or_path (a Hub id or a folder, e.g. from "
                         "`persona-bench tiny-vlm --out DIR`)")
     check_numbers(training_args)
+    check_augment(script_args)
 
     # Output directory: never clobber a finished run; resume an interrupted one on request.
     # Replacing one trains into a staging folder: the old run is kept until the new one is
@@ -232,6 +267,8 @@ def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig
     # Data: one modality's train split, as prompt/completion (loss on the answer only).
     rows = load_rows(script_args.dataset_name, script_args.dataset_config,
                      script_args.dataset_train_split)
+    own = len(rows)
+    rows = mix_augmentation(rows, script_args, training_args.seed)
 
     # Model and what is trained.
     set_seed(training_args.seed)
@@ -263,7 +300,8 @@ def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig
                             train_dataset=as_prompt_completion(rows), processing_class=processor,
                             peft_config=peft_config, **extra)
     return Run(script_args, training_args, model_args, rows, trainer, peft_config, num_parameters,
-               parts.parameter_counts(trainer.model), resume, push_to_hub, command, final_out)
+               parts.parameter_counts(trainer.model), resume, push_to_hub, command, final_out,
+               augment_rows=len(rows) - own)
 
 
 def train(run: Run) -> TrainOutput:
@@ -371,6 +409,9 @@ def run_record(run: Run, merged: bool, result: TrainOutput) -> dict:
         "dataset": record.dataset_identity(script_args.dataset_name),
         "dataset_config": config,
         "dataset_split": script_args.dataset_train_split,
+        "augment": ({"config": script_args.augment, "ratio": script_args.augment_ratio,
+                     "rows": run.augment_rows}
+                    if script_args.augment else None),
         "num_train_rows": len(rows),
         "source_modality": source_modality(config, rows),
         "target_modality": CONFIGS[config].other if config in CONFIGS else None,

@@ -20,7 +20,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
-from persona_bench.trainers.align import AlignConfig
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
     AutoModelForImageTextToText,
@@ -37,6 +36,7 @@ from persona_bench.errors import UserError
 from persona_bench.families import DEFAULT, FAMILIES, Family, TinySize, Tokens
 from persona_bench.families.base import BOS_TURN, EOS_TURN, PAD
 from persona_bench.families.llava import IMAGE, TEXT, VISION
+from persona_bench.trainers.align import AlignConfig
 
 __all__ = ["BOS_TURN", "CHAT_TEMPLATE", "EOS_TURN", "IMAGE", "PAD", "SIZES", "TEXT", "VISION",
            "TinySize", "build", "main"]

@@ -21,6 +21,8 @@ if __package__ in (None, ""):  # `python leaderboards/space/app.py` and the Spac
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import gradio as gr  # noqa: E402
+
+from persona_bench.errors import UserError  # noqa: E402
 from persona_bench.leaderboards.columns import (  # noqa: E402
     CHANCES,
     COLUMNS,
@@ -30,8 +32,6 @@ from persona_bench.leaderboards.columns import (  # noqa: E402
     sort_rows,
 )
 from persona_bench.leaderboards.store import Board  # noqa: E402
-
-from persona_bench.errors import UserError  # noqa: E402
 
 BOARD_ENV = "PERSONA_BENCH_BOARD"
 TITLE = "persona-bench transfer-gap leaderboard"

@@ -8,20 +8,23 @@ pipeline and the leaderboard read it from this dict.
 from __future__ import annotations
 
 from persona_bench.errors import UserError
-from persona_bench.experiments import multihop, transfer
-from persona_bench.experiments.base import Config, Derived, Experiment, Half
+from persona_bench.experiments import augment, multihop, transfer
+from persona_bench.experiments.base import Arm, Config, Derived, Experiment, Half
 
 EXPERIMENTS: dict[str, Experiment] = {
-    e.name: e for e in (transfer.EXPERIMENT, multihop.EXPERIMENT)
+    e.name: e for e in (transfer.EXPERIMENT, multihop.EXPERIMENT, augment.EXPERIMENT)
 }
 CONFIGS: dict[str, Config] = {c.name: c for e in EXPERIMENTS.values() for c in e.configs}
+# Train-only configs mixed into another config's training (`train --augment NAME`).
+AUGMENT_CONFIGS: tuple[str, ...] = tuple(n for e in EXPERIMENTS.values() for n in e.data_configs)
 DEFAULT_EXPERIMENTS: tuple[str, ...] = tuple(n for n, e in EXPERIMENTS.items() if e.default)
 # The transfer directions by name: (trained, other) modality, the seed paper's grid.
 DIRECTIONS: dict[str, tuple[str, str]] = {c.name: (c.trained, c.other)
                                           for c in transfer.EXPERIMENT.configs}
 
-__all__ = ["CONFIGS", "DEFAULT_EXPERIMENTS", "DIRECTIONS", "EXPERIMENTS", "Config", "Derived",
-           "Experiment", "Half", "check_config", "experiment_of", "get_experiment"]
+__all__ = ["AUGMENT_CONFIGS", "CONFIGS", "DEFAULT_EXPERIMENTS", "DIRECTIONS", "EXPERIMENTS",
+           "Arm", "Config", "Derived", "Experiment", "Half", "check_config", "experiment_of",
+           "get_experiment", "writer_of"]
 
 
 def get_experiment(name: str) -> Experiment:
@@ -38,4 +41,11 @@ def check_config(name: str) -> Config:
 
 
 def experiment_of(config: str) -> Experiment:
+    """The experiment that declares (and scores) `config`."""
     return next(e for e in EXPERIMENTS.values() if any(c.name == config for c in e.configs))
+
+
+def writer_of(config: str) -> Experiment:
+    """The experiment whose `gen` rows hold `config` (a declared or a train-only one)."""
+    return next(e for e in EXPERIMENTS.values()
+                if config in e.data_configs or any(c.name == config for c in e.configs))

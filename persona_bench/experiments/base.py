@@ -7,6 +7,7 @@ An experiment is plain data (no torch, no datasets), so every stage can read it 
 - `Half`: one evaluation task: a role (``source``, ``target``, ``seen``, ``hop2``, ...), the
   split it reads and the modality it asks in. Task names are derived from it
   (``persona_<config>_<role>`` for lmms-eval, ``pbench_text_<config>_<role>`` for lm-eval).
+- `Arm`: one model the experiment trains (a config, and what is mixed into its training).
 - `Derived`: a metric computed from two halves (a difference, a ratio or a product), with
   its direction (higher, lower or neither is better).
 
@@ -77,21 +78,37 @@ class Derived:
 
 
 @dataclass(frozen=True)
+class Arm:
+    """One model an experiment trains: the config it is trained and evaluated on, plus
+    an augmentation config mixed into its training (None: the config alone)."""
+
+    name: str
+    config: str
+    augment: str | None = None
+
+
+@dataclass(frozen=True)
 class Experiment:
     """One experiment: its configs, the builder of its rows, its derived metrics."""
 
     name: str
     about: str
-    configs: tuple[Config, ...]
-    rows: str  # "module:function" under persona_bench: (people, seed) -> {config: {split: rows}}
+    configs: tuple[Config, ...]  # the evaluated configs it declares (may be none)
+    rows: str  # "module:function" under persona_bench: (GenContext) -> {config: {split: rows}}
     derived: tuple[Derived, ...]
     track: str  # the leaderboard track its rows belong to
+    data_configs: tuple[str, ...] = ()  # train-only configs it writes (split `train`)
+    arm_list: tuple[Arm, ...] = ()  # default: one arm per config, nothing mixed in
     headline: tuple[str, ...] = ("source", "target", "gap")  # table.md and plot.png
     default: bool = False  # written by `persona-bench gen` unless --experiments says otherwise
     extra: dict[str, Any] = field(default_factory=dict)
 
     def config(self, name: str) -> Config:
         return next(c for c in self.configs if c.name == name)
+
+    @property
+    def arms(self) -> tuple[Arm, ...]:
+        return self.arm_list or tuple(Arm(c.name, c.name) for c in self.configs)
 
     def row_builder(self) -> Callable[..., Any]:
         module, func = self.rows.split(":")

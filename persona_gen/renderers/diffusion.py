@@ -16,11 +16,11 @@ import hashlib
 import io
 from collections.abc import Callable, Iterator, Sequence
 
-from persona_bench.persona_gen.renderers import RenderJob
-from persona_bench.persona_gen.renderers.procedural import PNG_COMPRESS_LEVEL
 from PIL import Image
 
 from persona_bench.errors import UserError
+from persona_bench.persona_gen.renderers import RenderJob
+from persona_bench.persona_gen.renderers.procedural import PNG_COMPRESS_LEVEL
 
 HELP = "pass a diffusers pipeline id or folder with --t2i-model"
 

@@ -31,9 +31,10 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 
 import numpy as np
+from PIL import Image, ImageDraw
+
 from persona_bench.persona_gen.renderers import RenderJob
 from persona_bench.persona_gen.vocab import APPEARANCE
-from PIL import Image, ImageDraw
 
 # zlib level. PNG encoding of these images is bound by row filtering, not deflate:
 # levels 1-3 take the same time (level 6: +45%) and 3 gives the smallest files of those.

@@ -14,8 +14,9 @@ import math
 import random
 from dataclasses import dataclass, replace
 
-from persona_bench.persona_gen.renderers.procedural import PNG_COMPRESS_LEVEL
 from PIL import Image, ImageDraw
+
+from persona_bench.persona_gen.renderers.procedural import PNG_COMPRESS_LEVEL
 
 RGB = tuple[int, int, int]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from PIL import Image
+
 from persona_bench.tasks.data import dataset_kwargs, resolve_dataset_path, task_metadata
 from persona_bench.tasks.records import mean_contains, mean_exact, process_results  # noqa: F401
-from PIL import Image
 
 
 def __getattr__(name: str) -> Any:
