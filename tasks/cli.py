@@ -76,6 +76,10 @@ def likelihood_main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.k < 1 or args.batch_size < 1:
         raise UserError("--k and --batch-size must be at least 1")
+    from persona_bench.tasks.data import check_split
+
+    for half in args.halves:  # before the model loads
+        check_split(args.direction, half)
     from persona_bench.tasks.likelihood import run_likelihood
 
     out = run_likelihood(args.model, args.data, args.direction, args.out, halves=args.halves,

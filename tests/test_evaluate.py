@@ -31,7 +31,7 @@ def test_runs_both_halves_and_seen(trained_vlm_dir: Path, dataset_dir: Path, tmp
 @pytest.mark.parametrize(
     ("model", "data", "direction", "match"),
     [
-        ("m", "DATA", "img2txt", "unknown direction"),
+        ("m", "DATA", "img2txt", "unknown config 'img2txt'"),
         ("m", "missing", "img2text", "does not exist"),
         ("/nonexistent/model", "DATA", "img2text", "cannot load model"),
     ],

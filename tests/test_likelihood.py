@@ -78,7 +78,6 @@ def test_untrained_model_is_near_chance_and_writes_logs(tiny_vlm_dir: Path, data
     ("argv", "match"),
     [
         (["--direction", "img2txt"], "invalid choice"),
-        (["--direction", "img2text", "--halves", "middle"], "invalid choice"),
     ],
 )
 def test_bad_arguments(argv: list[str], match: str, tmp_path: Path,
@@ -86,6 +85,15 @@ def test_bad_arguments(argv: list[str], match: str, tmp_path: Path,
     with pytest.raises(SystemExit):
         likelihood_main(["--model", "m", "--out", str(tmp_path), *argv])
     assert match in capsys.readouterr().err
+
+
+def test_an_unknown_half_is_refused_before_loading(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    argv = ["--model", "m", "--out", str(tmp_path), "--direction", "img2text",
+            "--halves", "middle"]
+    assert run_cli(likelihood_main, argv) == 2
+    assert "unknown split 'middle' of img2text; choose one of source, target, seen" in (
+        capsys.readouterr().err)
 
 
 def test_missing_dataset_and_model(tmp_path: Path, tiny_vlm_dir: Path,
