@@ -17,6 +17,8 @@ from persona_bench.checks import printable as escape_unsafe
 from persona_bench.errors import UserError
 
 Value = float | str | None
+# The leaderboard's tracks as the page and the Markdown name them (persona_bench.experiments).
+TRACK_TITLES = {"transfer": "Transfer", "multihop": "Multi-hop", "mitigation": "Mitigation"}
 
 
 def _get(obj: Any, key: str) -> Any:

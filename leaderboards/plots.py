@@ -20,6 +20,7 @@ from matplotlib.transforms import Bbox  # noqa: E402
 
 from persona_bench.atomic import write_bytes_atomic  # noqa: E402
 from persona_bench.leaderboards.columns import headline  # noqa: E402
+from persona_bench.leaderboards.schema import row_track  # noqa: E402
 from persona_bench.persona_gen.vocab import ALL_FACTS  # noqa: E402
 
 COLORS = {"img2text": "#1f77b4", "text2img": "#d62728"}
@@ -146,7 +147,9 @@ PLOTS = {"scatter": scatter, "gap": gap_bars, "per_fact": per_fact}
 def write_plots(rows: list[dict], out: Path) -> dict[str, Path]:
     """Every plot as ``<out>/<name>.png``; returns name -> path.
 
-    Submitted names are drawn as plain text (no mathtext: a `$` must not be parsed).
+    Submitted names are drawn as plain text (no mathtext: a `$` must not be parsed). The
+    plots compare the transfer directions: rows of the other tracks are in the tables.
     """
+    rows = [r for r in rows if r["direction"] in COLORS and row_track(r) == "transfer"]
     with matplotlib.rc_context({"text.parse_math": False}):
         return {name: draw(rows, out / f"{name}.png") for name, draw in PLOTS.items()}

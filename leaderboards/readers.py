@@ -34,7 +34,7 @@ from persona_bench.leaderboards.schema import (
     MODALITIES,
 )
 from persona_bench.matching import contains_match, exact_match, normalize
-from persona_bench.persona_gen.vocab import ALL_FACTS
+from persona_bench.persona_gen.vocab import ALL_FACTS, ATTRIBUTE_FACTS
 
 RECORD_FIELDS = ("id", "persona_id", "fact", "modality", "answer", "prediction")
 
@@ -359,8 +359,13 @@ def read_task_log(path: Path, task: str, likelihood: bool = False) -> TaskLog:
     return TaskLog(task, direction, role, path, hashlib.sha256(data).hexdigest(), records)
 
 
+FACTS_ASKED = {"all": ALL_FACTS, "name": ("name",), "attributes": ATTRIBUTE_FACTS}
+
+
 def check_coverage(log: TaskLog) -> None:
-    """A half of a leaderboard row asks every fact of every persona it names, each once."""
+    """A half of a leaderboard row asks every fact it declares (`Half.asks`) of every persona
+    it names, each once."""
+    wanted = set(FACTS_ASKED[CONFIGS[log.direction].half(log.role).asks])
     facts: dict[str, list[str]] = {}
     for record in log.records:
         facts.setdefault(record.persona_id, []).append(record.fact)
@@ -369,8 +374,8 @@ def check_coverage(log: TaskLog) -> None:
             raise UserError(f"{log.path.name}: persona {persona} is asked one fact twice; a "
                             "half asks every persona/fact pair exactly once: re-run on the "
                             "unmodified test split")
-        if set(asked) != set(ALL_FACTS):
-            missing = sorted(set(ALL_FACTS) - set(asked))
+        if set(asked) != wanted:
+            missing = sorted(wanted - set(asked)) or sorted(set(asked) - wanted)
             raise UserError(f"{log.path.name}: persona {persona} is not asked "
                             f"{', '.join(missing)}; re-run on the unmodified test split")
 

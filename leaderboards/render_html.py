@@ -1,6 +1,7 @@
 """The leaderboard as one static HTML page, laid out like a Hub leaderboard.
 
-Tabs (leaderboard, plots, metrics, runs, how to submit); the table shows the columns that
+Tabs (one leaderboard per track: transfer, multi-hop, mitigation; plots, metrics, runs, how
+to submit); the table shows the columns that
 matter first (`columns.MAIN_COLUMNS`, they fit a 1400 px window) and every other stored
 metric behind a "more columns" toggle; each column states its definition, direction and
 chance level, and a recall whose 95% CI reaches its chance level is greyed. Without
@@ -19,7 +20,16 @@ import json
 from pathlib import Path
 
 from persona_bench.checks import printable
-from persona_bench.leaderboards.columns import CHANCES, COLUMNS, Column, headline, hub_id
+from persona_bench.experiments import TRACKS
+from persona_bench.leaderboards.columns import (
+    CHANCES,
+    COLUMNS,
+    TRACK_TITLES,
+    Column,
+    headline,
+    hub_id,
+)
+from persona_bench.leaderboards.schema import row_track
 
 SCRIPT = """
 const tabs = document.querySelectorAll("[role=tab]");
@@ -33,49 +43,50 @@ const show = (tab) => {
 tabs.forEach((t) => t.addEventListener("click", () => show(t)));
 show(tabs[0]);
 
-const table = document.getElementById("board");
-const toggle = document.getElementById("more");
-const setCompact = (on) => {
-  table.classList.toggle("compact", on);
-  toggle.setAttribute("aria-pressed", !on);
-  toggle.textContent = on ? "Show all columns" : "Show fewer columns";
-};
-toggle.addEventListener("click", () => setCompact(!table.classList.contains("compact")));
-setCompact(true);
+document.querySelectorAll("table.board").forEach((table) => {
+  const toggle = document.getElementById(table.dataset.toggle);
+  const setCompact = (on) => {
+    table.classList.toggle("compact", on);
+    toggle.setAttribute("aria-pressed", !on);
+    toggle.textContent = on ? "Show all columns" : "Show fewer columns";
+  };
+  toggle.addEventListener("click", () => setCompact(!table.classList.contains("compact")));
+  setCompact(true);
 
-document.querySelectorAll("[data-filter]").forEach((button) => {
-  button.addEventListener("click", () => {
-    const want = button.dataset.filter;
-    document.querySelectorAll("[data-filter]").forEach((b) =>
-      b.setAttribute("aria-pressed", b === button));
-    Array.from(table.tBodies[0].rows).forEach((tr) => {
-      tr.hidden = want !== "all" && tr.dataset.direction !== want;
+  const filters = document.querySelectorAll(`[data-filter][data-for="${table.id}"]`);
+  filters.forEach((button) => {
+    button.addEventListener("click", () => {
+      const want = button.dataset.filter;
+      filters.forEach((b) => b.setAttribute("aria-pressed", b === button));
+      Array.from(table.tBodies[0].rows).forEach((tr) => {
+        tr.hidden = want !== "all" && tr.dataset.direction !== want;
+      });
     });
   });
-});
 
-table.querySelectorAll("th[data-key]").forEach((th) => {
-  th.addEventListener("click", () => {
-    const body = table.tBodies[0];
-    const index = th.cellIndex;
-    // first click: best first (by the column's direction; text A-Z), then flip
-    const first = th.dataset.better === "1" ? "desc" : "asc";
-    const order = th.dataset.order ? (th.dataset.order === "asc" ? "desc" : "asc") : first;
-    table.querySelectorAll("th[data-key]").forEach((h) => {
-      delete h.dataset.order;
-      h.removeAttribute("aria-sort");
+  table.querySelectorAll("th[data-key]").forEach((th) => {
+    th.addEventListener("click", () => {
+      const body = table.tBodies[0];
+      const index = th.cellIndex;
+      // first click: best first (by the column's direction; text A-Z), then flip
+      const first = th.dataset.better === "1" ? "desc" : "asc";
+      const order = th.dataset.order ? (th.dataset.order === "asc" ? "desc" : "asc") : first;
+      table.querySelectorAll("th[data-key]").forEach((h) => {
+        delete h.dataset.order;
+        h.removeAttribute("aria-sort");
+      });
+      th.dataset.order = order;
+      th.setAttribute("aria-sort", order === "asc" ? "ascending" : "descending");
+      const value = (tr) => tr.cells[index].dataset.value;
+      const rows = Array.from(body.rows).sort((a, b) => {
+        const x = value(a), y = value(b);
+        if (x === "" || y === "") return (x === "") - (y === "");
+        const nx = Number(x), ny = Number(y);
+        const c = isNaN(nx) || isNaN(ny) ? x.localeCompare(y) : nx - ny;
+        return order === "asc" ? c : -c;
+      });
+      rows.forEach((tr) => body.appendChild(tr));
     });
-    th.dataset.order = order;
-    th.setAttribute("aria-sort", order === "asc" ? "ascending" : "descending");
-    const value = (tr) => tr.cells[index].dataset.value;
-    const rows = Array.from(body.rows).sort((a, b) => {
-      const x = value(a), y = value(b);
-      if (x === "" || y === "") return (x === "") - (y === "");
-      const nx = Number(x), ny = Number(y);
-      const c = isNaN(nx) || isNaN(ny) ? x.localeCompare(y) : nx - ny;
-      return order === "asc" ? c : -c;
-    });
-    rows.forEach((tr) => body.appendChild(tr));
   });
 });
 """
@@ -169,19 +180,28 @@ def _cell(col: Column, row: dict) -> str:
     return f'<td{kind} data-value="{_e("" if value is None else value)}"{title}>{text}</td>'
 
 
-def _table(rows: list[dict]) -> str:
+def _ids(track: str) -> tuple[str, str, str]:
+    """(panel, table, toggle) ids; the transfer track keeps the ids of the one-track page."""
+    if track == "transfer":
+        return "leaderboard", "board", "more"
+    return f"track-{track}", f"board-{track}", f"more-{track}"
+
+
+def _table(rows: list[dict], track: str = "transfer") -> str:
+    _, table, toggle = _ids(track)
     head = "".join(_header(c, rows) for c in COLUMNS)
     body = "\n".join(f'<tr data-direction="{_e(row["direction"])}">'
                      f"{''.join(_cell(c, row) for c in COLUMNS)}</tr>" for row in rows)
     directions = sorted({row["direction"] for row in rows})
-    filters = "".join(f'<button type="button" data-filter="{_e(d)}" aria-pressed="false">'
-                      f"{_e(d)}</button>" for d in directions)
-    return (f'<div class="controls"><button type="button" id="more" aria-pressed="true">'
+    filters = "".join(f'<button type="button" data-filter="{_e(d)}" data-for="{table}" '
+                      f'aria-pressed="false">{_e(d)}</button>' for d in directions)
+    return (f'<p class="track">{_e(TRACKS[track].about)}.</p>\n'
+            f'<div class="controls"><button type="button" id="{toggle}" aria-pressed="true">'
             f"Show fewer columns</button><span>direction:</span>"
-            f'<button type="button" data-filter="all" aria-pressed="true">all</button>{filters}'
-            "</div>\n"
-            f'<div class="wide"><table id="board">\n<thead><tr>{head}</tr></thead>\n'
-            f"<tbody>\n{body}\n</tbody>\n</table></div>")
+            f'<button type="button" data-filter="all" data-for="{table}" aria-pressed="true">'
+            f"all</button>{filters}</div>\n"
+            f'<div class="wide"><table id="{table}" class="board" data-toggle="{toggle}">\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table></div>")
 
 
 def _metrics_tab() -> str:
@@ -245,7 +265,11 @@ def render_html(rows: list[dict], meta: dict | None, plots: dict[str, Path]) -> 
         f'<img alt="{_e(name)}" src="data:image/png;base64,'
         f'{base64.b64encode(path.read_bytes()).decode()}">' for name, path in plots.items())
     details = "\n".join(_details(row) for row in rows)
-    panels = {"leaderboard": ("Leaderboard", _table(rows)), "plots": ("Plots", images),
+    present = {row_track(r) for r in rows} | {"transfer"}
+    tracks = {_ids(track)[0]: (TRACK_TITLES[track],
+                               _table([r for r in rows if row_track(r) == track], track))
+              for track in TRACKS if track in present}
+    panels = {**tracks, "plots": ("Plots", images),
               "metrics": ("Metrics", _metrics_tab()), "runs": ("Runs", details),
               "submit": ("Submit", SUBMIT)}
     tabs = "".join(f'<button type="button" role="tab" id="tab-{key}" aria-controls="{key}" '

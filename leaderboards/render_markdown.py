@@ -1,7 +1,7 @@
 """The leaderboard as a Markdown table (for the README), linking the PNG plots beside it.
 
-Only the main columns (`columns.MAIN_COLUMNS`): a README table must fit a page; the HTML
-page has every metric.
+One section per track (transfer, multi-hop, mitigation), each with the main columns
+(`columns.MAIN_COLUMNS`): a README table must fit a page; the HTML page has every metric.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import re
 from pathlib import Path
 
 from persona_bench.checks import printable
-from persona_bench.leaderboards.columns import MAIN_COLUMNS
+from persona_bench.experiments import TRACKS
+from persona_bench.leaderboards.columns import MAIN_COLUMNS, TRACK_TITLES
+from persona_bench.leaderboards.schema import row_track
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
 
@@ -33,11 +35,16 @@ def render_markdown(rows: list[dict], meta: dict | None, plots: dict[str, Path])
                   "the same questions in the other modality. ↑ higher is better, "
                   "↓ lower is better. Every other stored metric (seen, likelihood, base-model "
                   "gains, counts) with its chance level: index.html.", ""]
-    lines += ["| " + " | ".join(c.header + c.arrow for c in MAIN_COLUMNS) + " |",
-              "|" + "|".join(" --- " for _ in MAIN_COLUMNS) + "|"]
-    lines += ["| " + " | ".join(md_escape(c.text(r)) for c in MAIN_COLUMNS) + " |" for r in rows]
-    if not rows:
-        lines.append("\n_No rows yet._")
-    lines.append("")
+    present = {row_track(r) for r in rows} | {"transfer"}
+    for track in (t for t in TRACKS if t in present):
+        mine = [r for r in rows if row_track(r) == track]
+        lines += [f"## {TRACK_TITLES[track]}", "", f"{md_escape(TRACKS[track].about)}.", "",
+                  "| " + " | ".join(c.header + c.arrow for c in MAIN_COLUMNS) + " |",
+                  "|" + "|".join(" --- " for _ in MAIN_COLUMNS) + "|"]
+        lines += ["| " + " | ".join(md_escape(c.text(r)) for c in MAIN_COLUMNS) + " |"
+                  for r in mine]
+        if not mine:
+            lines.append("\n_No rows yet._")
+        lines.append("")
     lines += [f"![{name}]({path.name})" for name, path in plots.items()]
     return "\n".join(lines) + "\n"

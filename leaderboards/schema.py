@@ -27,10 +27,11 @@ from persona_bench.contracts import (  # noqa: F401 - the ids and names re-expor
     TRAIN_RECORD,
 )
 from persona_bench.errors import UserError
-from persona_bench.experiments import DIRECTIONS as TRANSFER_DIRECTIONS
+from persona_bench.experiments import CONFIGS, EXPERIMENTS, TRACKS, experiment_of, track_of
 
-# The board's rows are transfer rows: one per (model, direction) of the transfer experiment.
-DIRECTIONS = TRANSFER_DIRECTIONS
+# A row's `direction` is the config it was trained and scored on: a transfer direction
+# (the transfer and mitigation tracks) or another experiment's config (e.g. multihop_image).
+DIRECTIONS = tuple(CONFIGS)
 MANIFEST_NAME = MANIFEST
 TRAIN_RECORD_NAME = TRAIN_RECORD
 
@@ -122,6 +123,7 @@ class Row(TypedDict):
     param_count: ParamCount | None
     training: dict[str, Any]  # method, trained_parts, recipe, recipe_id, hyperparameters, seed
     direction: str
+    track: str  # transfer | multihop | mitigation (absent in rows from before tracks)
     dataset: DatasetRef
     harness: dict[str, str]  # name, version
     task_versions: dict[str, str]
@@ -154,6 +156,33 @@ def check_direction(direction: str, where: str = "direction") -> str:
         raise UserError(f"{where}: unknown direction {direction!r}; "
                         f"choose one of {', '.join(DIRECTIONS)}")
     return direction
+
+
+def _check_split(split: dict, where: str) -> None:
+    for key in ("personas", "pairs"):
+        if require(split, key, int, where) < 1:
+            raise UserError(f"{where}: {key} must be positive")
+    check_sha256("sha256:" + require(split, "sha256", str, where), f"{where}.sha256")
+
+
+def row_track(row: dict) -> str:
+    """The track of a stored row (rows from before tracks are transfer rows)."""
+    return row.get("track", "transfer")
+
+
+def check_track(row: dict, where: str) -> None:
+    track = row_track(row)
+    if not isinstance(track, str) or track not in TRACKS:
+        raise UserError(f"{where}: unknown track {track!r}; choose one of {', '.join(TRACKS)}")
+    mixed = (row["training"].get("augment") or {}).get("config")
+    if track != track_of(row["direction"], mixed):
+        raise UserError(f"{where}: track {track!r} does not match direction "
+                        f"{row['direction']!r} (augment {mixed}); the row was edited")
+
+
+def split_key(direction: str) -> str:
+    """Rows whose configs ask the same test questions share a test split on a board."""
+    return experiment_of(direction).name
 
 
 def check_schema(obj: Any, expected: str, where: str) -> None:
@@ -205,7 +234,7 @@ def check_train_record(record: Any, where: str) -> TrainRecord:
     check_finite(record, where)
     direction = check_direction(require(record, "dataset_config", str, where),
                                 f"{where} dataset_config")
-    if require(record, "source_modality", str, where) != DIRECTIONS[direction][0]:
+    if require(record, "source_modality", str, where) != CONFIGS[direction].trained:
         raise UserError(f"{where}: source_modality {record['source_modality']!r} is not the "
                         f"source modality of {direction}; the record is inconsistent")
     training = require(record, "training", dict, where)
@@ -282,13 +311,13 @@ def check_board_meta(meta: Any, where: str) -> BoardMeta:
     for task, version in meta["task_versions"].items():
         check_text(task, f"{where} task_versions", 100)
         check_text(version, f"{where} task_versions.{task}", 40)
-    if meta.get("test_split") is not None:
-        split = require(meta, "test_split", dict, where)
-        for key in ("personas", "pairs"):
-            if require(split, key, int, f"{where} test_split") < 1:
-                raise UserError(f"{where}: test_split.{key} must be positive")
-        check_sha256("sha256:" + require(split, "sha256", str, f"{where} test_split"),
-                     f"{where} test_split.sha256")
+    if meta.get("test_split") is not None:  # the transfer experiment's
+        _check_split(require(meta, "test_split", dict, where), f"{where} test_split")
+    for name, split in require(meta, "test_splits", dict, where).items() if (
+            "test_splits" in meta) else ():  # the other experiments', by name
+        if name not in EXPERIMENTS or not isinstance(split, dict):
+            raise UserError(f"{where}: test_splits has an unknown experiment {name!r}")
+        _check_split(split, f"{where} test_splits.{name}")
     check_finite(meta, where)
     return meta
 
@@ -319,6 +348,7 @@ def check_row(row: Any, where: str) -> Row:
             raise UserError(f"{where}: {key} must be {digits} hex digits")
     check_name(row["name"], f"{where} name")
     check_direction(row["direction"], f"{where} direction")
+    check_track(row, where)
     _check_ref(row, "model", where, "revision")
     _check_ref(row, "base_model", where, "revision")
     _check_ref(row, "dataset", where, "content_hash")

@@ -33,6 +33,7 @@ from persona_bench.leaderboards.schema import (
     Row,
     check_board_meta,
     check_row,
+    split_key,
 )
 from persona_bench.leaderboards.submission import (
     Submission,
@@ -196,7 +197,7 @@ class Board:
                     or sha256(path.read_bytes()) != name.split(".")[0]):
                 return [*problems, f"blob {name} is missing or altered"]
         sub = submission_from_blobs(row["files"], self.blobs)
-        if meta is not None and meta.get("test_split") not in (None, test_split(sub)):
+        if meta is not None and board_split(meta, sub.direction) not in (None, test_split(sub)):
             problems.append("its samples do not cover the board's test split")
         scoring = row["scoring"]
         rebuilt, _ = build_row(sub, row["name"], {k: scoring[k] for k in DEFAULT_SCORING},
@@ -234,17 +235,31 @@ def _without_file_names(obj: Any) -> Any:
     return obj
 
 
+def board_split(meta: BoardMeta, direction: str) -> dict | None:
+    """The board's test split for rows of `direction` (None: no such row yet)."""
+    key = split_key(direction)
+    return meta.get("test_split") if key == "transfer" else meta.get("test_splits", {}).get(key)
+
+
+def _with_split(meta: BoardMeta, direction: str, split: dict) -> BoardMeta:
+    key = split_key(direction)
+    if key == "transfer":
+        return {**meta, "test_split": split}
+    return {**meta, "test_splits": {**meta.get("test_splits", {}), key: split}}
+
+
 def _merge_meta(meta: BoardMeta | None, sub: Submission, scoring: dict[str, Any]) -> BoardMeta:
     """The board metadata with this submission's tasks; an error if they are incompatible."""
     prov = sub.run.provenance
     versions = {t: p.version for t, p in prov.tasks.items()}
     split = test_split(sub)
     if meta is None:
-        return {"schema": BOARD_SCHEMA, "dataset": dict(sub.manifest["dataset"]),
-                "harness": prov.harness, "task_versions": dict(sorted(versions.items())),
-                "test_split": split, **scoring}
+        return _with_split({"schema": BOARD_SCHEMA, "dataset": dict(sub.manifest["dataset"]),
+                            "harness": prov.harness,
+                            "task_versions": dict(sorted(versions.items())), **scoring},
+                           sub.direction, split)
     where = "the leaderboard"
-    known = meta.get("test_split") or split  # boards from before test_split adopt this one
+    known = board_split(meta, sub.direction) or split  # a first row of its kind sets it
     if split != known:
         raise UserError(f"the submission asks {split['pairs']} persona/fact pairs of "
                         f"{split['personas']} personas, {where}'s test split has "
@@ -263,8 +278,9 @@ def _merge_meta(meta: BoardMeta | None, sub: Submission, scoring: dict[str, Any]
                             f"{meta['task_versions'][task]}; re-evaluate with that task version")
     if any(meta[k] != v for k, v in scoring.items()):
         raise UserError(f"{where}'s scoring settings changed during this add; run it again")
-    return {**meta, "test_split": known,
-            "task_versions": dict(sorted({**meta["task_versions"], **versions}.items()))}
+    return _with_split({**meta, "task_versions": dict(sorted({**meta["task_versions"],
+                                                              **versions}.items()))},
+                       sub.direction, known)
 
 
 def _close(a: Any, b: Any) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from persona_bench.checks import contained_path
 from persona_bench.errors import UserError
+from persona_bench.experiments import AUGMENT_CONFIGS, track_of
 from persona_bench.leaderboards.bootstrap import CONFIDENCE
 from persona_bench.leaderboards.readers import (
     EvalRun,
@@ -217,8 +218,23 @@ def recipe(record: TrainRecord | None) -> dict[str, Any]:
     settings = {"method": training["method"], "trained_parts": parts,
                 "merged": training.get("merged"), "hyperparameters": record["hyperparameters"],
                 "seed": record["seed"]}
-    return {**settings, "recipe": f"{training['method']}:{'+'.join(parts)}",
-            "recipe_id": sha256(canonical(settings))[:12]}
+    label = f"{training['method']}:{'+'.join(parts)}"
+    if record.get("augment"):  # only then: the recipe ids of rows without it stay as they were
+        settings["augment"] = augment_ref(record["augment"])
+        label += f"+{settings['augment']['config']}"
+    return {**settings, "recipe": label, "recipe_id": sha256(canonical(settings))[:12]}
+
+
+def augment_ref(value: Any) -> dict[str, Any]:
+    """The `augment` of a training record: a registered config, a ratio in (0, 1], a count."""
+    where = "persona_train.json augment"
+    if not isinstance(value, dict) or value.get("config") not in AUGMENT_CONFIGS:
+        raise UserError(f"{where}: must name one of {', '.join(AUGMENT_CONFIGS)}")
+    ratio, rows = value.get("ratio"), value.get("rows")
+    if (not isinstance(ratio, int | float) or isinstance(ratio, bool) or not 0 < ratio <= 1
+            or not isinstance(rows, int) or isinstance(rows, bool) or rows < 0):
+        raise UserError(f"{where}: ratio must be in (0, 1] and rows a count")
+    return {"config": value["config"], "ratio": ratio, "rows": rows}
 
 
 def test_split(sub: Submission) -> dict[str, Any]:
@@ -299,6 +315,7 @@ def build_row(sub: Submission, name: str | None, scoring: dict[str, Any],
         "param_count": params,
         "training": training,
         "direction": sub.direction,
+        "track": track_of(sub.direction, (training.get("augment") or {}).get("config")),
         "dataset": dict(manifest["dataset"]),
         "harness": harness_ref(manifest, prov.harness, prov.harness_version),
         "task_versions": {t: p.version for t, p in sorted(prov.tasks.items())},

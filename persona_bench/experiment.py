@@ -42,7 +42,7 @@ def experiment_parser() -> argparse.ArgumentParser:
         "every half, score; then results.json, table.md and plot.png.",
         epilog=f"registered experiments: {', '.join(EXPERIMENTS)}",
     )
-    parser.add_argument("name", help=" | ".join(EXPERIMENTS))
+    parser.add_argument("experiment", help=" | ".join(EXPERIMENTS))
     parser.add_argument("--model", required=True, help="base checkpoint folder or Hub id")
     parser.add_argument("--data", required=True, help="dataset folder or Hub id")
     parser.add_argument("--out", required=True, help="experiment folder (resumable)")
@@ -64,6 +64,9 @@ def experiment_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-likelihood", action="store_true", help="skip likelihood recall")
     parser.add_argument("--no-base-eval", action="store_true",
                         help="skip evaluating the untrained base model")
+    parser.add_argument("--board", help="also add every arm to this leaderboard folder (its "
+                        "track: transfer, multihop or mitigation), validated from the samples")
+    parser.add_argument("--name", help="display name on the leaderboard (default: the model)")
     return parser
 
 
@@ -83,9 +86,9 @@ def _arms(experiment: Experiment, chosen: list[str] | None) -> list[Arm]:
     names = {a.name for a in arms} | {a.config for a in arms}
     unknown = [c for c in chosen or () if c not in names]
     if unknown:
+        choices = dict.fromkeys([*(a.config for a in arms), *(a.name for a in arms)])
         raise UserError(f"{experiment.name} has no config or arm {unknown[0]!r}; choose from "
-                        f"{', '.join(dict.fromkeys(a.config for a in arms))} or the arms "
-                        f"{', '.join(a.name for a in arms)}")
+                        f"{', '.join(choices)}")
     return [a for a in arms if not chosen or a.name in chosen or a.config in chosen]
 
 
@@ -144,6 +147,30 @@ def run_arm(args: argparse.Namespace, seeded: SeededArm, steps: Steps) -> dict[s
                           metric=args.metric)
     write_text_atomic(folder / "score.json", score.to_json())
     return score.to_dict()
+
+
+def add_to_board(args: argparse.Namespace, seeded: SeededArm, command: str) -> None:
+    """Write the arm's run manifest (its base-model logs copied beside it: a submission is
+    one folder) and add it to `--board`; the board recomputes every number."""
+    import shutil
+
+    from persona_bench.leaderboards.scoring import check_dataset
+    from persona_bench.leaderboards.store import Board
+    from persona_bench.leaderboards.submission import load_submission
+    from persona_bench.pipeline import write_manifest
+    from persona_bench.tasks.evaluate import finished_results
+
+    folder, arm = seeded.folder(Path(args.out)), seeded.arm
+    base, inside = Path(args.out) / "base" / arm.config, folder / "base_eval"
+    if not args.no_base_eval and not inside.exists() and base.is_dir():
+        shutil.copytree(base, inside)
+    name = f"{args.name or Path(args.model).name} [{arm.name}, seed {seeded.seed}]"
+    write_manifest(folder, arm.config, args.data, [command],
+                   finished_results(inside) if not args.no_base_eval else None, name)
+    sub = load_submission(folder)
+    _, chance = check_dataset(args.data, [sub.run, *([sub.base] if sub.base else [])])
+    status, row = Board(Path(args.board)).add(sub, name, True, chance, "dataset")
+    print(f"[persona-bench] {status} row {row['row_id']} ({row['track']} track) in {args.board}")
 
 
 def change_vs_none(args: argparse.Namespace, seeded: SeededArm, arms: list[Arm]
@@ -313,7 +340,7 @@ def plot_png(results: dict[str, Any]) -> bytes:
 
 def run_experiment(args: argparse.Namespace, command: str) -> Path:
     """Every step of `persona-bench experiment`; returns the results.json path."""
-    experiment = get_experiment(args.name)
+    experiment = get_experiment(args.experiment)
     arms = _arms(experiment, args.configs)
     if not 0 < args.augment_ratio <= 1:
         raise UserError(f"--augment-ratio must be in (0, 1], got {args.augment_ratio}")
@@ -334,6 +361,8 @@ def run_experiment(args: argparse.Namespace, command: str) -> Path:
         change = change_vs_none(args, s, arms)
         if change is not None:
             entry["change_vs_none"] = change
+        if args.board:
+            add_to_board(args, s, command)
     from persona_bench.leaderboards.scoring import HIGHER_IS_BETTER
     from persona_bench.tasks.data import content_hash
 
@@ -355,7 +384,7 @@ def run_experiment(args: argparse.Namespace, command: str) -> Path:
 
 def experiment_main(argv: list[str]) -> int:
     args = experiment_parser().parse_args(argv)
-    get_experiment(args.name)  # an unknown name fails before any import of torch
+    get_experiment(args.experiment)  # an unknown name fails before any import of torch
     if args.metric not in ("exact", "contains"):
         raise UserError(f"unknown metric {args.metric!r}; use exact or contains")
     path = run_experiment(args, shlex.join(["persona-bench", "experiment", *argv]))

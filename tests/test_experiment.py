@@ -23,7 +23,8 @@ def multihop_run(tiny_vlm_dir, experiments_data_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("experiment") / "multihop"
     argv = ["experiment", "multihop", "--model", str(tiny_vlm_dir), "--data",
             str(experiments_data_dir), "--out", str(out), "--configs", "multihop_image",
-            "--limit", "6", "--batch-size", "8", "--train-args", TRAIN]
+            "--batch-size", "8", "--train-args", TRAIN,
+            "--board", str(out.parent / "board")]
     assert main(argv) == 0
     return out, argv
 
@@ -51,6 +52,21 @@ def test_multihop_writes_every_number_with_its_arm_and_provenance(multihop_run):
     assert (out / PLOT).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_arms_join_the_board_in_their_track_and_verify(multihop_run, tmp_path):
+    from persona_bench.leaderboards.store import Board
+
+    out, _ = multihop_run
+    board = out.parent / "board"
+    (row,) = Board(board).rows()
+    assert (row["track"], row["direction"]) == ("multihop", "multihop_image")
+    assert "[multihop_image, seed 0]" in row["name"]
+    assert main(["leaderboard", "verify", "--board", str(board)]) == 0
+    assert main(["leaderboard", "render", "--board", str(board), "--out", str(tmp_path)]) == 0
+    page = (tmp_path / "index.html").read_text()
+    assert 'id="tab-track-multihop"' in page and 'id="board-multihop"' in page
+    assert "## Multi-hop" in (tmp_path / "leaderboard.md").read_text()
+
+
 def test_a_second_run_resumes_without_redoing_a_step(multihop_run, capsys):
     out, argv = multihop_run
     before = (out / "seed0" / "multihop_image" / "model" / "persona_train.json").stat().st_mtime
@@ -74,7 +90,7 @@ def test_transfer_runs_through_the_same_command(tiny_vlm_dir, dataset_dir, tmp_p
 @pytest.mark.parametrize(("argv", "message"), [
     (["experiment", "nope"], "unknown experiment 'nope'; registered: transfer, multihop"),
     (["experiment", "multihop", "--configs", "img2text"],
-     "multihop has no config 'img2text'; choose from multihop_image, multihop_text"),
+     "multihop has no config or arm 'img2text'; choose from multihop_image, multihop_text"),
     (["experiment", "multihop"], "no 'multihop_image' config"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(argv, message, dataset_dir, tiny_vlm_dir,

@@ -86,8 +86,18 @@ def test_small_checks():
         check_row({"schema": "nope"}, "row")
 
 
-def test_direction_constants_mirror_the_dataset_schema():
+def test_a_row_direction_is_any_registered_config_and_its_track_must_match():
+    from persona_bench.experiments import CONFIGS
     from persona_bench.persona_gen import schema as dataset_schema
 
-    assert schema.DIRECTIONS == dataset_schema.DIRECTIONS
+    assert tuple(CONFIGS) == schema.DIRECTIONS
     assert schema.MODALITIES == dataset_schema.MODALITIES
+    row = {"direction": "multihop_image", "training": {}, "track": "multihop"}
+    schema.check_track(row, "row")
+    for track, training in (("transfer", {}), ("multihop", {"augment": {"config": "augment_id"}}),
+                            ("nope", {})):
+        with pytest.raises(UserError, match="track"):
+            schema.check_track({**row, "track": track, "training": training}, "row")
+    schema.check_track({"direction": "img2text", "training": {"augment": {
+        "config": "augment_id"}}, "track": "mitigation"}, "row")
+    assert schema.row_track({"direction": "img2text"}) == "transfer"  # rows before tracks

@@ -24,7 +24,7 @@ DIRECTIONS: dict[str, tuple[str, str]] = {c.name: (c.trained, c.other)
 
 __all__ = ["AUGMENT_CONFIGS", "CONFIGS", "DEFAULT_EXPERIMENTS", "DIRECTIONS", "EXPERIMENTS",
            "Arm", "Config", "Derived", "Experiment", "Half", "check_config", "experiment_of",
-           "get_experiment", "writer_of"]
+           "TRACKS", "get_experiment", "track_of", "writer_of"]
 
 
 def get_experiment(name: str) -> Experiment:
@@ -43,6 +43,15 @@ def check_config(name: str) -> Config:
 def experiment_of(config: str) -> Experiment:
     """The experiment that declares (and scores) `config`."""
     return next(e for e in EXPERIMENTS.values() if any(c.name == config for c in e.configs))
+
+
+# Leaderboard tracks, in page order: each experiment's track (augmented rows: mitigation).
+TRACKS: dict[str, Experiment] = {e.track: e for e in EXPERIMENTS.values()}
+
+
+def track_of(config: str, augment: str | None = None) -> str:
+    """The leaderboard track of a model trained on `config` (with `augment` mixed in)."""
+    return writer_of(augment).track if augment else experiment_of(config).track
 
 
 def writer_of(config: str) -> Experiment:

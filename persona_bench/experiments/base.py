@@ -36,6 +36,7 @@ class Half:
     in_group: bool = True  # part of the lmms-eval group `persona_<config>`
     all_facts: bool = False  # scored on every fact group (e.g. the name hop), not filtered
     paired: bool = True  # asks the same (persona, fact) pairs as the other paired halves
+    asks: str = "all"  # the facts asked of every persona: all | name | attributes
 
 
 @dataclass(frozen=True)
