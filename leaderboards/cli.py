@@ -107,16 +107,11 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from persona_bench.leaderboards.submission import load_submission
+    from persona_bench.leaderboards.publish import add_run
 
-    sub = load_submission(args.run, args.direction)
-    chance, source = None, "given"
-    if args.dataset is not None:
-        from persona_bench.leaderboards.scoring import check_dataset
-
-        _, chance = check_dataset(args.dataset, [sub.run, *([sub.base] if sub.base else [])])
-        source = "dataset"
-    status, row = _board(args).add(sub, args.name, args.replace, chance, source)
+    _board(args)  # the default board when none is given
+    status, row = add_run(args.run, args.board, dataset=args.dataset, name=args.name,
+                          replace=args.replace, direction=args.direction)
     verb = {"added": "added", "replaced": "replaced", "unchanged": "already on the board:"}
     print(f"{verb[status]} row {row['row_id']} ({row['name']}, {row['direction']}, "
           f"{row['training']['recipe']}) in {args.board}")
@@ -150,17 +145,11 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from persona_bench.leaderboards.plots import write_plots
-    from persona_bench.leaderboards.render_html import render_html
-    from persona_bench.leaderboards.render_markdown import render_markdown
+    from persona_bench.leaderboards.publish import render_site
 
-    board = _board(args)
-    rows, meta = _rows(board, args.sort), board.meta()
-    args.out.mkdir(parents=True, exist_ok=True)
-    plots = write_plots(rows, args.out)
-    write_text_atomic(args.out / "leaderboard.md", render_markdown(rows, meta, plots))
-    write_text_atomic(args.out / "index.html", render_html(rows, meta, plots))
-    print(f"wrote {args.out}/index.html, leaderboard.md and {len(plots)} plots ({len(rows)} rows)")
+    _board(args)
+    out, rows, plots = render_site(args.board, args.out, args.sort)
+    print(f"wrote {out}/index.html, leaderboard.md and {plots} plots ({rows} rows)")
     return 0
 
 

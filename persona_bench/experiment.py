@@ -154,9 +154,7 @@ def add_to_board(args: argparse.Namespace, seeded: SeededArm, command: str) -> N
     one folder) and add it to `--board`; the board recomputes every number."""
     import shutil
 
-    from persona_bench.leaderboards.scoring import check_dataset
-    from persona_bench.leaderboards.store import Board
-    from persona_bench.leaderboards.submission import load_submission
+    from persona_bench.leaderboards.publish import add_run
     from persona_bench.pipeline import write_manifest
     from persona_bench.tasks.evaluate import finished_results
 
@@ -167,9 +165,7 @@ def add_to_board(args: argparse.Namespace, seeded: SeededArm, command: str) -> N
     name = f"{args.name or Path(args.model).name} [{arm.name}, seed {seeded.seed}]"
     write_manifest(folder, arm.config, args.data, [command],
                    finished_results(inside) if not args.no_base_eval else None, name)
-    sub = load_submission(folder)
-    _, chance = check_dataset(args.data, [sub.run, *([sub.base] if sub.base else [])])
-    status, row = Board(Path(args.board)).add(sub, name, True, chance, "dataset")
+    status, row = add_run(folder, args.board, dataset=args.data, name=name, replace=True)
     print(f"[persona-bench] {status} row {row['row_id']} ({row['track']} track) in {args.board}")
 
 

@@ -29,6 +29,7 @@ from persona_bench.atomic import write_text_atomic
 from persona_bench.checks import non_negative_int, positive_float, positive_int
 from persona_bench.contracts import MANIFEST, TRAIN_RECORD
 from persona_bench.errors import UserError
+from persona_bench.experiments import CONFIGS
 from persona_bench.experiments import DIRECTIONS as TRANSFER_DIRECTIONS
 
 DIRECTIONS = tuple(TRANSFER_DIRECTIONS)
@@ -212,8 +213,8 @@ def run_direction(
     args: argparse.Namespace, direction: str, train_extra: list[str], board: Path, steps: Steps
 ) -> None:
     """Base eval -> train -> eval -> manifest -> leaderboard add, for one direction."""
-    from persona_bench.leaderboards.cli import main as leaderboard
-    from persona_bench.trainers.sft import main as sft_main
+    from persona_bench.leaderboards.publish import add_run
+    from persona_bench.trainers.sft import is_trained, train_model
 
     run = Path(args.out)
     ddir = run / direction
@@ -226,15 +227,10 @@ def run_direction(
             lambda: evaluate(args.model, args.data, direction, base_root, args),
         )
     train_argv = _train_cmd(args.model, args.data, direction, model_dir, train_extra)
-
-    def train() -> None:
-        if sft_main(train_argv):
-            raise UserError(f"training failed; see the log above (output: {model_dir})")
-
     steps(
-        f"{direction}: train on {direction.split('2')[0]}",
-        (model_dir / TRAIN_RECORD).is_file(),
-        train,
+        f"{direction}: train on {CONFIGS[direction].trained}",
+        is_trained(model_dir),
+        lambda: train_model(args.model, args.data, direction, model_dir, extra=train_extra),
     )
     steps(
         f"{direction}: evaluate trained model",
@@ -260,7 +256,8 @@ def run_direction(
 
     def add() -> None:
         write_manifest(ddir, direction, args.data, commands, base, args.name)
-        leaderboard(["add", str(ddir), "--board", str(board), "--dataset", str(args.data)])
+        status, row = add_run(ddir, board, dataset=args.data)
+        print(f"{status} row {row['row_id']} ({row['name']}, {direction}) in {board}")
         card_results(model_dir, board, direction)
 
     steps(f"{direction}: score and add to leaderboard", False, add)
@@ -269,6 +266,7 @@ def run_direction(
 def run_pipeline(args: argparse.Namespace, train_extra: list[str], steps: Steps) -> Path:
     """Every step of `persona-bench run` for the directions asked; returns the site folder."""
     from persona_bench.leaderboards.cli import main as leaderboard
+    from persona_bench.leaderboards.publish import render_site
 
     if not args.model or not args.data:
         raise UserError("--model and --data are required (a checkpoint and a dataset folder)")
@@ -280,7 +278,7 @@ def run_pipeline(args: argparse.Namespace, train_extra: list[str], steps: Steps)
     steps(
         "render leaderboard",
         False,
-        lambda: leaderboard(["render", "--board", str(board), "--out", str(site)]),
+        lambda: render_site(board, site),
     )
     leaderboard(["show", "--board", str(board)])
     return site

@@ -73,7 +73,7 @@ def test_rerun_skips_finished_steps_and_stays_idempotent(
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "train on img: skipped" in out and "evaluate trained model: skipped" in out
+    assert "train on image: skipped" in out and "evaluate trained model: skipped" in out
     assert "already on the board" in out
     assert len((run_dir / "board" / "rows.jsonl").read_text().splitlines()) == 2
 

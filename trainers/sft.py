@@ -361,12 +361,13 @@ def is_trained(out: str | Path) -> bool:
     return (Path(out) / TRAIN_RECORD).is_file()
 
 
-def train_model(model: str, data: str, config: str, out: str | Path, *, seed: int = 0,
-                extra: Sequence[str] = ()) -> Path:
+def train_model(model: str, data: str, config: str, out: str | Path, *,
+                seed: int | None = None, extra: Sequence[str] = ()) -> Path:
     """Fine-tune `model` on the train split of `config` into `out`; `extra` are further
     `persona-bench train` flags (TrlParser's arguments). Returns `out`."""
     argv = ["--model_name_or_path", str(model), "--dataset_name", str(data),
-            "--dataset_config", config, "--output_dir", str(out), "--seed", str(seed), *extra]
+            "--dataset_config", config, "--output_dir", str(out),
+            *(["--seed", str(seed)] if seed is not None else []), *extra]
     if main(argv):
         raise UserError(f"training failed; see the log above (output: {out})")
     return Path(out)
