@@ -107,7 +107,7 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from persona_bench.leaderboards.publish import add_run
+    from persona_bench.leaderboards.actions import add_run
 
     _board(args)  # the default board when none is given
     status, row = add_run(args.run, args.board, dataset=args.dataset, name=args.name,
@@ -145,7 +145,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    from persona_bench.leaderboards.publish import render_site
+    from persona_bench.leaderboards.actions import render_site
 
     _board(args)
     out, rows, plots = render_site(args.board, args.out, args.sort)

@@ -154,7 +154,7 @@ def add_to_board(args: argparse.Namespace, seeded: SeededArm, command: str) -> N
     one folder) and add it to `--board`; the board recomputes every number."""
     import shutil
 
-    from persona_bench.leaderboards.publish import add_run
+    from persona_bench.leaderboards.actions import add_run
     from persona_bench.pipeline import write_manifest
     from persona_bench.tasks.evaluate import finished_results
 

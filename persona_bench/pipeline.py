@@ -213,7 +213,7 @@ def run_direction(
     args: argparse.Namespace, direction: str, train_extra: list[str], board: Path, steps: Steps
 ) -> None:
     """Base eval -> train -> eval -> manifest -> leaderboard add, for one direction."""
-    from persona_bench.leaderboards.publish import add_run
+    from persona_bench.leaderboards.actions import add_run
     from persona_bench.trainers.sft import is_trained, train_model
 
     run = Path(args.out)
@@ -265,8 +265,8 @@ def run_direction(
 
 def run_pipeline(args: argparse.Namespace, train_extra: list[str], steps: Steps) -> Path:
     """Every step of `persona-bench run` for the directions asked; returns the site folder."""
+    from persona_bench.leaderboards.actions import render_site
     from persona_bench.leaderboards.cli import main as leaderboard
-    from persona_bench.leaderboards.publish import render_site
 
     if not args.model or not args.data:
         raise UserError("--model and --data are required (a checkpoint and a dataset folder)")
@@ -357,7 +357,7 @@ def demo_parser() -> argparse.ArgumentParser:
 
 def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
     """gen -> tiny-vlm --pretrain -> run; returns the step timings and the site folder."""
-    from persona_bench.persona_gen.generate import generate_dataset
+    from persona_bench.persona_gen.generate import generate_dataset, is_generated
     from persona_bench.trainers.tiny_vlm import SIZES
     from persona_bench.trainers.tiny_vlm import main as tiny_vlm
 
@@ -369,7 +369,7 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
     steps = Steps()
     steps(
         "generate dataset",
-        (data / "README.md").is_file(),
+        is_generated(data),
         lambda: generate_dataset(
             data,
             num_personas=args.num_personas,

@@ -56,6 +56,11 @@ def check_output_dir(out: Path, overwrite: bool) -> None:
         raise UserError(f"cannot write to {parent}; choose a writable --out")
 
 
+def is_generated(folder: str | Path) -> bool:
+    """This stage's "is this step done?": the card is written last, by `generate_dataset`."""
+    return (Path(folder) / CARD).is_file() and _is_our_dataset(Path(folder))
+
+
 def _is_our_dataset(folder: Path) -> bool:
     from persona_bench.persona_gen.publish import read_metadata
 
