@@ -19,12 +19,14 @@ from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
 from persona_bench.atomic import write_bytes_atomic  # noqa: E402
+from persona_bench.experiments import DIRECTIONS  # noqa: E402
 from persona_bench.leaderboards.columns import headline  # noqa: E402
 from persona_bench.leaderboards.schema import row_track  # noqa: E402
 from persona_bench.persona_gen.vocab import ALL_FACTS  # noqa: E402
 
-COLORS = {"img2text": "#1f77b4", "text2img": "#d62728"}
-MARKERS = {"img2text": "o", "text2img": "s"}
+# One colour and marker per transfer direction, in registry order.
+COLORS = dict(zip(DIRECTIONS, ("#1f77b4", "#d62728"), strict=True))
+MARKERS = dict(zip(DIRECTIONS, ("o", "s"), strict=True))
 DPI = 120
 
 

@@ -72,7 +72,7 @@ class TrainRecord(TypedDict):
     base_model: str  # Hub id or local path of the model that was fine-tuned
     # optional: "base_model_revision" (Hub commit or "sha256:..." of local weights)
     dataset: DatasetRef  # content_hash is None when the trainer could not read the card
-    dataset_config: str  # "img2text" | "text2img": the direction trained for
+    dataset_config: str  # the config trained for (a transfer direction, or another config)
     source_modality: str  # DIRECTIONS[dataset_config][0]
     training: dict[str, Any]  # {"method": "full"|"lora", "parts": {part: bool}, "merged"}
     hyperparameters: dict[str, Any]

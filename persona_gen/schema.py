@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 # The configs and splits come from the experiment registry (persona_bench.experiments):
 # each experiment's configs, plus the shared `pretrain` pool and `personas` table.
 DIRECTIONS = EXPERIMENT_DIRECTIONS  # the transfer directions: name -> (source, target)
-QA_SPLITS = CONFIGS["img2text"].splits
+QA_SPLITS = CONFIGS[next(iter(DIRECTIONS))].splits  # every transfer direction writes these
 # `<config>_sft`: a config's train split again, as TRL's conversational prompt/completion
 # columns, so that `trl sft --dataset_config img2text_sft` puts the loss on the answer only
 # (TRL's default for prompt/completion data), the benchmark's recipe.

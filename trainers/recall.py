@@ -19,6 +19,7 @@ import torch
 from datasets import Dataset
 from transformers import AutoModelForImageTextToText, AutoProcessor, PreTrainedModel, ProcessorMixin
 
+from persona_bench.experiments import DIRECTIONS
 from persona_bench.matching import exact_match
 from persona_bench.prompting import build_prompt, encode_prompts
 
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--data", required=True)
-    parser.add_argument("--config", default="img2text")
+    parser.add_argument("--config", default=next(iter(DIRECTIONS)))
     parser.add_argument("--split", default="seen")
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--limit", type=int, default=None, help="only the first N rows")
