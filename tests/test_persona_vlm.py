@@ -115,6 +115,19 @@ def test_helpers() -> None:
     assert options == {"until": ["\n"], "max_new_tokens": 5, "num_beams": 1}
 
 
+def _recorder(seen: dict) -> type:
+    """An HFModel stand-in that records the keyword arguments the backend passes it."""
+
+    class Recorder:
+        def __init__(self, pretrained: str, **kwargs: object) -> None:
+            seen.update(kwargs)
+
+        def describe(self) -> str:
+            return "recorder"
+
+    return Recorder
+
+
 @pytest.mark.parametrize("word, expected", [("no", False), ("off", False), ("false", False),
                                             ("0", False), ("FALSE", False), ("yes", True),
                                             ("True", True), ("1", True)])
@@ -124,13 +137,7 @@ def test_boolean_model_args_parse_strictly(word: str, expected: bool,
     import persona_bench.tasks.persona_vlm
 
     seen: dict = {}
-
-    class Recorder:
-        def __init__(self, pretrained: str, **kwargs: object) -> None:
-            seen.update(kwargs)
-
-        def describe(self) -> str:
-            return "recorder"
+    Recorder = _recorder(seen)
 
     monkeypatch.setattr(persona_bench.tasks.persona_vlm, "HFModel", Recorder)
     PersonaVLM(pretrained="x", trust_remote_code=word, apply_chat_template=word)
@@ -163,13 +170,7 @@ def test_each_data_parallel_rank_takes_its_own_device(
     import persona_bench.tasks.persona_vlm
 
     seen: dict = {}
-
-    class Recorder:
-        def __init__(self, pretrained: str, **kwargs: object) -> None:
-            seen.update(kwargs)
-
-        def describe(self) -> str:
-            return "recorder"
+    Recorder = _recorder(seen)
 
     monkeypatch.setattr("accelerate.Accelerator", lambda: FakeAccelerator(torch.device(own)))
     monkeypatch.setattr(persona_bench.tasks.persona_vlm, "HFModel", Recorder)
