@@ -28,7 +28,8 @@ SIZE_HELP = {"xs": "~5M", "s": "~30M", "m": "~110M", "l": "~0.5B (GPU only)"}
 VISION_NAMES = ("siglip", "clip")
 TEXT_NAMES = ("llama", "qwen2")
 ALIGN_PERSONAS, ALIGN_TEMPERATURE = 8, 0.1  # persona_bench.trainers.align.AlignConfig's defaults
-FAMILY_NAMES = ("llava", "qwen2_5_vl", "qwen3_vl", "idefics3", "gemma3", "llava_onevision")
+FAMILY_NAMES = ("llava", "qwen2_5_vl", "qwen3_vl", "idefics3", "gemma3", "llava_onevision",
+                "mllama", "glm4v")
 DEFAULT_FAMILY = "llava"
 
 HELP_FILE = Path(__file__).with_name("train_help.txt")

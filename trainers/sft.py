@@ -39,6 +39,7 @@ from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser, 
 from persona_bench.contracts import TRAIN_RECORD
 from persona_bench.errors import UserError
 from persona_bench.experiments import AUGMENT_CONFIGS, CONFIGS
+from persona_bench.families import family_of
 from persona_bench.progress import is_logged
 from persona_bench.trainers import checkpoints, parts, record
 from persona_bench.trainers.loading import as_prompt_completion, load_rows, load_vlm
@@ -299,6 +300,7 @@ def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig
     trainer = trainer_class(model=model, args=training_args,
                             train_dataset=as_prompt_completion(rows), processing_class=processor,
                             peft_config=peft_config, **extra)
+    trainer.data_collator = family_of(model).collator(trainer.data_collator, processor)
     return Run(script_args, training_args, model_args, rows, trainer, peft_config, num_parameters,
                parts.parameter_counts(trainer.model), resume, push_to_hub, command, final_out,
                augment_rows=len(rows) - own)

@@ -132,6 +132,7 @@ def build(size: str = "xs", vision: str | None = None, text: str | None = None, 
     processor = fam.build_processor(tokenizer, preset, **options)
     torch.manual_seed(seed)
     model = AutoModelForImageTextToText._model_mapping[type(config)](config)
+    fam.init_weights(model)
     # No max_new_tokens here: every caller passes its own, and a stored one overrides the
     # `max_length` that lm-eval passes (its max_gen_toks ignored, a warning per request).
     model.generation_config = GenerationConfig(

@@ -10,6 +10,7 @@ tiny checkpoint is built (config, processor, the family's own special tokens, ch
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
@@ -153,6 +154,13 @@ class Family:
             eos_token_id=tokenizer.eos_token_id,
             bos_token_id=None,
         )
+
+    def init_weights(self, model: nn.Module) -> None:
+        """Adjust a freshly initialised tiny model where the family's default init is inert."""
+
+    def collator(self, collate: Callable, processor: ProcessorMixin) -> Callable:
+        """The SFT batch collator (TRL's), adapted where the family needs more than it does."""
+        return collate
 
     def token_id(self, tokenizer: PreTrainedTokenizerFast, token: str) -> int:
         return tokenizer.convert_tokens_to_ids(token)
