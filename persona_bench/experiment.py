@@ -326,7 +326,7 @@ def plot_png(results: dict[str, Any]) -> bytes:
     ax.set_ylabel(f"{results['metric']} match recall")
     whiskers = "95% CI over personas" if results["seeds"] == 1 else "± sd over seeds"
     ax.set_title(f"{experiment.name} ({whiskers})", fontsize=10)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120)
