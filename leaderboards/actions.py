@@ -10,6 +10,9 @@ from persona_bench.leaderboards.columns import sort_rows
 from persona_bench.leaderboards.schema import Row
 from persona_bench.leaderboards.store import Board
 
+# How an `add_run` status reads in a log line (`... row ID (name, direction) in BOARD`).
+STATUS_WORDS = {"added": "added", "replaced": "replaced", "unchanged": "already on the board:"}
+
 
 def add_run(run: str | Path, board: str | Path, *, dataset: str | Path | None = None,
             name: str | None = None, replace: bool = False, direction: str | None = None

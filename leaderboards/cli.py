@@ -107,13 +107,12 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from persona_bench.leaderboards.actions import add_run
+    from persona_bench.leaderboards.actions import STATUS_WORDS, add_run
 
     _board(args)  # the default board when none is given
     status, row = add_run(args.run, args.board, dataset=args.dataset, name=args.name,
                           replace=args.replace, direction=args.direction)
-    verb = {"added": "added", "replaced": "replaced", "unchanged": "already on the board:"}
-    print(f"{verb[status]} row {row['row_id']} ({row['name']}, {row['direction']}, "
+    print(f"{STATUS_WORDS[status]} row {row['row_id']} ({row['name']}, {row['direction']}, "
           f"{row['training']['recipe']}) in {args.board}")
     print("  " + "; ".join(f"{c.header}{c.arrow} {c.text(row)}" for c in COLUMNS
                            if c.key in ("source", "target", "gap", "ratio", "chance")))

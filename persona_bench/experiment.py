@@ -154,7 +154,7 @@ def add_to_board(args: argparse.Namespace, seeded: SeededArm, command: str) -> N
     one folder) and add it to `--board`; the board recomputes every number."""
     import shutil
 
-    from persona_bench.leaderboards.actions import add_run
+    from persona_bench.leaderboards.actions import STATUS_WORDS, add_run
     from persona_bench.pipeline import write_manifest
     from persona_bench.tasks.evaluate import finished_results
 
@@ -166,7 +166,8 @@ def add_to_board(args: argparse.Namespace, seeded: SeededArm, command: str) -> N
     write_manifest(folder, arm.config, args.data, [command],
                    finished_results(inside) if not args.no_base_eval else None, name)
     status, row = add_run(folder, args.board, dataset=args.data, name=name, replace=True)
-    print(f"[persona-bench] {status} row {row['row_id']} ({row['track']} track) in {args.board}")
+    print(f"[persona-bench] {STATUS_WORDS[status]} row {row['row_id']} ({row['track']} track) "
+          f"in {args.board}")
 
 
 def change_vs_none(args: argparse.Namespace, seeded: SeededArm, arms: list[Arm]

@@ -213,7 +213,7 @@ def run_direction(
     args: argparse.Namespace, direction: str, train_extra: list[str], board: Path, steps: Steps
 ) -> None:
     """Base eval -> train -> eval -> manifest -> leaderboard add, for one direction."""
-    from persona_bench.leaderboards.actions import add_run
+    from persona_bench.leaderboards.actions import STATUS_WORDS, add_run
     from persona_bench.trainers.sft import is_trained, train_model
 
     run = Path(args.out)
@@ -257,7 +257,8 @@ def run_direction(
     def add() -> None:
         write_manifest(ddir, direction, args.data, commands, base, args.name)
         status, row = add_run(ddir, board, dataset=args.data)
-        print(f"{status} row {row['row_id']} ({row['name']}, {direction}) in {board}")
+        print(f"{STATUS_WORDS[status]} row {row['row_id']} ({row['name']}, {direction}) in "
+              f"{board}")
         card_results(model_dir, board, direction)
 
     steps(f"{direction}: score and add to leaderboard", False, add)
