@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from persona_bench.contracts import MODALITIES
@@ -102,10 +102,6 @@ class Experiment:
     arm_list: tuple[Arm, ...] = ()  # default: one arm per config, nothing mixed in
     headline: tuple[str, ...] = ("source", "target", "gap")  # table.md and plot.png
     default: bool = False  # written by `persona-bench gen` unless --experiments says otherwise
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def config(self, name: str) -> Config:
-        return next(c for c in self.configs if c.name == name)
 
     @property
     def arms(self) -> tuple[Arm, ...]:
