@@ -321,10 +321,11 @@ def plot_png(results: dict[str, Any]) -> bytes:
         xs = [j + (i - (len(configs) - 1) / 2) * width for j in range(len(metrics))]
         ax.bar(xs, means, width, yerr=errs, capsize=3, label=config)
     chance = statistics.fmean(a["groups"]["all"]["chance"] for a in results["arms"])
-    ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance {chance:.2f}")
+    ax.axhline(chance, color="grey", linestyle="--", linewidth=1,
+               label=f"chance {chance:.2f} ({results['metric']})")
     ax.axhline(0, color="black", linewidth=0.6)
     ax.set_xticks(range(len(metrics)), [m.replace("_", "\n") for m in metrics], fontsize=8)
-    ax.set_ylabel(f"{results['metric']} match recall")
+    ax.set_ylabel(f"recall ({results['metric']} match; likelihood: rank 1)")
     whiskers = "95% CI over personas" if results["seeds"] == 1 else "± sd over seeds"
     ax.set_title(f"{experiment.name} ({whiskers})", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
