@@ -28,7 +28,8 @@ from torch.nn import functional as F
 from persona_bench.atomic import write_text_atomic
 from persona_bench.leaderboards.bootstrap import Interval
 from persona_bench.leaderboards.scoring import score_results
-from persona_bench.pipeline import DEMO, DIRECTIONS, _results_dir, demo, demo_parser
+from persona_bench.pipeline import DEMO, DIRECTIONS, demo, demo_parser
+from persona_bench.tasks.evaluate import finished_results
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,8 @@ def _plain(iv: Interval) -> list[float | None]:
 
 def score_row(folder: Path, direction: str) -> dict:
     run = folder / "run"
-    results = _results_dir(run / direction / "eval")
-    base = _results_dir(run / "base_eval" / direction)
+    results = finished_results(run / direction / "eval")
+    base = finished_results(run / "base_eval" / direction)
     score = score_results(results, direction, base, dataset=folder / "data")
     group = score.directions[direction].groups["all"]
     return {"direction": direction, "chance": group.chance,

@@ -32,8 +32,6 @@ from persona_bench.experiments import CONFIGS, EXPERIMENTS, TRACKS, experiment_o
 # A row's `direction` is the config it was trained and scored on: a transfer direction
 # (the transfer and mitigation tracks) or another experiment's config (e.g. multihop_image).
 DIRECTIONS = tuple(CONFIGS)
-MANIFEST_NAME = MANIFEST
-TRAIN_RECORD_NAME = TRAIN_RECORD
 
 HARNESSES = ("lmms-eval", "lm-eval")
 METHODS = ("full", "lora", "none")  # "none": an untrained (zero-shot) model

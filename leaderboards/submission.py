@@ -28,7 +28,7 @@ from persona_bench.leaderboards.readers import (
     parse_task,
 )
 from persona_bench.leaderboards.schema import (
-    MANIFEST_NAME,
+    MANIFEST,
     MAX_SUBMISSION_BYTES,
     ROW_SCHEMA,
     Row,
@@ -73,18 +73,18 @@ def restrict(files: RunFiles, direction: str) -> RunFiles:
 
 def _resolve(base: Path, path: str, field: str) -> Path:
     """A manifest path, inside the submission folder only (no `..`, absolute paths, links)."""
-    return contained_path(base, path, f"{base / MANIFEST_NAME} {field}")
+    return contained_path(base, path, f"{base / MANIFEST} {field}")
 
 
 def load_submission(path: str | Path, direction: str | None = None) -> Submission:
     """Read a run folder (or its manifest file) and every file it points at."""
     path = Path(path)
-    manifest_path = path / MANIFEST_NAME if path.is_dir() else path
+    manifest_path = path / MANIFEST if path.is_dir() else path
     if manifest_path.is_symlink():
         raise UserError(f"{manifest_path} is a symbolic link; copy the real manifest into the "
                         "run folder")
     if not manifest_path.is_file():
-        raise UserError(f"no {MANIFEST_NAME} in {path}: pass a run folder written by "
+        raise UserError(f"no {MANIFEST} in {path}: pass a run folder written by "
                         "`persona-bench run`, or a manifest file (see leaderboards/schema.py)")
     manifest = check_manifest(load_json(manifest_path), str(manifest_path))
     if direction is not None and check_direction(direction) != manifest["direction"]:

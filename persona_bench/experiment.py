@@ -19,8 +19,8 @@ import datetime as dt
 import json
 import shlex
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from persona_bench.checks import positive_int
 from persona_bench.contracts import RESULTS_SCHEMA
 from persona_bench.errors import UserError
 from persona_bench.experiments import EXPERIMENTS, Arm, Experiment, get_experiment
-from persona_bench.pipeline import Steps
+from persona_bench.pipeline import Steps, evaluate
 
 RESULTS, TABLE, PLOT = "results.json", "table.md", "plot.png"
 
@@ -103,14 +103,6 @@ def _check_data(data: str, configs: list[str | None]) -> str:
     return dataset
 
 
-def _eval(args: argparse.Namespace, model: str, config: str, out: Path) -> Callable[[], Any]:
-    from persona_bench.tasks.evaluate import evaluate_config
-
-    return lambda: evaluate_config(model, args.data, config, out, batch_size=args.batch_size,
-                                   limit=args.limit, device=args.device, dtype=args.dtype,
-                                   likelihood=not args.no_likelihood)
-
-
 def _check_model(model_dir: Path, arm: Arm) -> None:
     """A finished model of this arm must have been trained as the arm says (resume)."""
     from persona_bench.contracts import read_train_record
@@ -141,7 +133,7 @@ def run_arm(args: argparse.Namespace, seeded: SeededArm, steps: Steps) -> dict[s
           lambda: train_model(args.model, args.data, arm.config, model_dir, seed=seeded.seed,
                               extra=extra))
     steps(f"{label}: evaluate", finished_results(eval_dir) is not None,
-          _eval(args, str(model_dir), arm.config, eval_dir))
+          partial(evaluate, str(model_dir), args.data, arm.config, eval_dir, args))
     base = None if args.no_base_eval else finished_results(root / "base" / arm.config)
     score = score_results(finished_results(eval_dir), arm.config, base, dataset=args.data,
                           metric=args.metric)
@@ -352,7 +344,7 @@ def run_experiment(args: argparse.Namespace, command: str) -> Path:
         for config in configs:
             base = root / "base" / config
             steps(f"{config}: evaluate base model", finished_results(base) is not None,
-                  _eval(args, args.model, config, base))
+                  partial(evaluate, args.model, args.data, config, base, args))
     seeded = [SeededArm(arm, seed) for seed in range(args.seeds) for arm in arms]
     entries = [arm_entry(s, run_arm(args, s, steps), experiment.headline) for s in seeded]
     for s, entry in zip(seeded, entries, strict=True):

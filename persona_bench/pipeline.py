@@ -69,12 +69,6 @@ def _directions(value: str) -> list[str]:
     return [value]
 
 
-def _results_dir(root: Path) -> Path | None:
-    from persona_bench.tasks.evaluate import finished_results
-
-    return finished_results(root)
-
-
 def evaluate(model: str, data: str, direction: str, out: Path, args: argparse.Namespace) -> Path:
     """lmms-eval (every half) + likelihood recall for one config; returns the results dir."""
     from persona_bench.tasks.evaluate import evaluate_config
@@ -168,8 +162,9 @@ def write_manifest(
     name: str | None,
 ) -> Path:
     from persona_bench.persona_gen.publish import read_metadata
+    from persona_bench.tasks.evaluate import finished_results
 
-    results = _results_dir(direction_dir / "eval")
+    results = finished_results(direction_dir / "eval")
     if results is None:
         raise UserError(f"no lmms-eval results under {direction_dir / 'eval'}; rerun the step")
     manifest = {
@@ -214,6 +209,7 @@ def run_direction(
 ) -> None:
     """Base eval -> train -> eval -> manifest -> leaderboard add, for one direction."""
     from persona_bench.leaderboards.actions import STATUS_WORDS, add_run
+    from persona_bench.tasks.evaluate import finished_results
     from persona_bench.trainers.sft import is_trained, train_model
 
     run = Path(args.out)
@@ -223,7 +219,7 @@ def run_direction(
     if not args.no_base_eval:
         steps(
             f"{direction}: evaluate base model",
-            _results_dir(base_root) is not None,
+            finished_results(base_root) is not None,
             lambda: evaluate(args.model, args.data, direction, base_root, args),
         )
     train_argv = _train_cmd(args.model, args.data, direction, model_dir, train_extra)
@@ -234,7 +230,7 @@ def run_direction(
     )
     steps(
         f"{direction}: evaluate trained model",
-        _results_dir(ddir / "eval") is not None,
+        finished_results(ddir / "eval") is not None,
         lambda: evaluate(str(model_dir), args.data, direction, ddir / "eval", args),
     )
     commands = [
@@ -252,7 +248,7 @@ def run_direction(
             ]
         ),
     ]
-    base = None if args.no_base_eval else _results_dir(base_root)
+    base = None if args.no_base_eval else finished_results(base_root)
 
     def add() -> None:
         write_manifest(ddir, direction, args.data, commands, base, args.name)

@@ -13,7 +13,7 @@ from typing import Any
 
 from persona_bench import contracts
 from persona_bench.errors import UserError
-from persona_bench.experiments import DIRECTIONS, check_config, writer_of
+from persona_bench.experiments import DIRECTIONS, check_config, gen_command, writer_of
 from persona_bench.persona_gen.publish import check_parquet, load_options, verify_dataset
 
 HUB_ID = contracts.HUB_ID
@@ -97,11 +97,6 @@ def task_metadata(dataset: str) -> dict[str, Any]:
     return {"version": TASK_VERSION, "dataset_path": dataset, "content_hash": content_hash(dataset)}
 
 
-def check_direction(config: str) -> str:
-    """A config that is evaluated (a transfer direction or another experiment's config)."""
-    return check_config(config).name
-
-
 def check_split(config: str, split: str) -> str:
     """Accept a split name (`test_source`) or a half's role (`source`); return the split."""
     declared = check_config(config)
@@ -116,10 +111,9 @@ def check_has_config(dataset: str, config: str) -> None:
     """A local dataset must have been generated with the experiment that owns `config`."""
     if not is_local(dataset) or any(Path(dataset).glob(f"{config}/*.parquet")):
         return
-    name = writer_of(config).name
-    raise UserError(f"{dataset} has no {config!r} config (it was generated without the {name} "
-                    f"experiment); regenerate it with `persona-bench gen --experiments transfer "
-                    f"{name} --out DIR ...`")
+    raise UserError(f"{dataset} has no {config!r} config (it was generated without the "
+                    f"{writer_of(config).name} experiment); regenerate it with "
+                    f"{gen_command(config)}")
 
 
 def load_split(dataset: str, direction: str, split: str) -> Any:

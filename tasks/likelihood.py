@@ -25,9 +25,9 @@ from typing import Any
 
 from persona_bench.atomic import write_text_atomic
 from persona_bench.contracts import likelihood_results, likelihood_samples
+from persona_bench.experiments import check_config
 from persona_bench.matching import normalize
 from persona_bench.tasks.data import (
-    check_direction,
     check_split,
     content_hash,
     load_split,
@@ -123,7 +123,7 @@ def run_likelihood(
 
     Returns `out_dir`. The pool of distractors is each full split, even with `limit`.
     """
-    check_direction(direction)
+    check_config(direction)
     splits = {half: check_split(direction, half) for half in halves}
     dataset = resolve_dataset_path(data)
     hf = model if isinstance(model, HFModel) else HFModel(model, device=device, dtype=dtype)

@@ -11,7 +11,7 @@ from test_readers import make_board, write_run, write_submission
 
 from persona_bench.cli import main
 from persona_bench.errors import UserError
-from persona_bench.leaderboards.schema import MANIFEST_NAME, TRAIN_RECORD_NAME
+from persona_bench.leaderboards.schema import MANIFEST, TRAIN_RECORD
 from persona_bench.leaderboards.store import Board
 from persona_bench.leaderboards.submission import load_submission
 
@@ -126,7 +126,7 @@ def test_nan_aggregate(tmp_path, board, capsys):
 def test_wrongly_typed_fields_never_reach_the_board(tmp_path, board, capsys, field, value,
                                                     match):
     run = write_submission(tmp_path / "typed", name="typed", seed=11)
-    record_path = run / "model" / TRAIN_RECORD_NAME
+    record_path = run / "model" / TRAIN_RECORD
     record = json.loads(record_path.read_text())
     record[field] = value
     record_path.write_text(json.dumps(record))
@@ -145,10 +145,10 @@ def test_manifest_paths_never_leave_the_folder(tmp_path, board, capsys, field, v
     outside = write_submission(tmp_path / "outside", name="outside", seed=12)
     run = write_submission(tmp_path / "run", name="run", seed=13)
     (run / "linked").symlink_to(outside / "eval_base", target_is_directory=True)
-    (run / "model" / "linked.json").symlink_to(outside / "model" / TRAIN_RECORD_NAME)
-    manifest = json.loads((run / MANIFEST_NAME).read_text())
+    (run / "model" / "linked.json").symlink_to(outside / "model" / TRAIN_RECORD)
+    manifest = json.loads((run / MANIFEST).read_text())
     manifest[field] = value
-    (run / MANIFEST_NAME).write_text(json.dumps(manifest))
+    (run / MANIFEST).write_text(json.dumps(manifest))
     refused(capsys, board, run, match)
 
 
@@ -178,9 +178,9 @@ def test_names_that_would_spoof_the_board(tmp_path, board, capsys, name, match):
 def test_manifest_metadata_is_validated_before_it_can_plant_anything(tmp_path, capsys, where,
                                                                      value, match):
     run = write_submission(tmp_path / "first", name="first", seed=16)
-    manifest = json.loads((run / MANIFEST_NAME).read_text())
+    manifest = json.loads((run / MANIFEST).read_text())
     manifest[where[0]][where[1]] = value
-    (run / MANIFEST_NAME).write_text(json.dumps(manifest))
+    (run / MANIFEST).write_text(json.dumps(manifest))
     refused(capsys, tmp_path / "new-board", run, match)
     assert not (tmp_path / "new-board").exists() or not snapshot(tmp_path / "new-board")
 
@@ -225,6 +225,6 @@ def test_interrupted_add_leftovers_are_cleaned_by_the_next_add(tmp_path, board):
 def test_load_submission_refuses_a_symlinked_manifest(tmp_path):
     run = write_submission(tmp_path / "run")
     (tmp_path / "link").mkdir()
-    (tmp_path / "link" / MANIFEST_NAME).symlink_to(run / MANIFEST_NAME)
+    (tmp_path / "link" / MANIFEST).symlink_to(run / MANIFEST)
     with pytest.raises(UserError, match="symbolic link"):
         load_submission(tmp_path / "link")

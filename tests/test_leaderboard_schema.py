@@ -11,8 +11,8 @@ from test_readers import write_submission
 from persona_bench.errors import UserError
 from persona_bench.leaderboards import schema
 from persona_bench.leaderboards.schema import (
-    MANIFEST_NAME,
-    TRAIN_RECORD_NAME,
+    MANIFEST,
+    TRAIN_RECORD,
     check_direction,
     check_manifest,
     check_name,
@@ -25,8 +25,8 @@ from persona_bench.leaderboards.schema import (
 @pytest.fixture
 def documents(tmp_path):
     run = write_submission(tmp_path / "run")
-    manifest = json.loads((run / MANIFEST_NAME).read_text())
-    record = json.loads((run / "model" / TRAIN_RECORD_NAME).read_text())
+    manifest = json.loads((run / MANIFEST).read_text())
+    record = json.loads((run / "model" / TRAIN_RECORD).read_text())
     return manifest, record
 
 

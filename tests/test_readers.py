@@ -14,7 +14,7 @@ import pytest
 
 from persona_bench.errors import UserError
 from persona_bench.leaderboards.readers import load_run, locate_run, parse_task
-from persona_bench.leaderboards.schema import MANIFEST_NAME, MANIFEST_SCHEMA, TRAIN_RECORD_NAME
+from persona_bench.leaderboards.schema import MANIFEST, MANIFEST_SCHEMA, TRAIN_RECORD
 from persona_bench.matching import contains_match, exact_match
 from persona_bench.persona_gen.schema import DIRECTIONS
 from persona_bench.persona_gen.vocab import ALL_FACTS, FACTS, first_names
@@ -153,17 +153,17 @@ def write_submission(root: Path, *, name: str = "tiny", direction: str = "img2te
         "command": f"persona-bench train --config {direction} --seed {seed}",
     }
     (root / "model").mkdir(exist_ok=True)
-    (root / "model" / TRAIN_RECORD_NAME).write_text(json.dumps(record))
+    (root / "model" / TRAIN_RECORD).write_text(json.dumps(record))
     manifest = {
         "schema": MANIFEST_SCHEMA, "direction": direction,
         "model": {"id": f"runs/{name}/model", "revision": f"sha256:{seed:064x}"},
-        "train_record": f"model/{TRAIN_RECORD_NAME}", "harness": "lmms-eval",
+        "train_record": f"model/{TRAIN_RECORD}", "harness": "lmms-eval",
         "results_dir": "eval", "base_results_dir": "eval_base" if base else None,
         "dataset": {"id": "persona-bench/persona-bench", "content_hash": dataset_hash},
         "commands": [record["command"], "python -m lmms_eval --log_samples ..."],
         "created": "2026-11-22T10:10:10+00:00",
     }
-    (root / MANIFEST_NAME).write_text(json.dumps(manifest))
+    (root / MANIFEST).write_text(json.dumps(manifest))
     return root
 
 

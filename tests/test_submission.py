@@ -8,7 +8,7 @@ import pytest
 from test_readers import HASH, write_run, write_submission
 
 from persona_bench.errors import UserError
-from persona_bench.leaderboards.schema import MANIFEST_NAME, TRAIN_RECORD_NAME, check_row
+from persona_bench.leaderboards.schema import MANIFEST, TRAIN_RECORD, check_row
 from persona_bench.leaderboards.store import DEFAULT_SCORING
 from persona_bench.leaderboards.submission import build_row, load_submission, recipe
 
@@ -39,13 +39,13 @@ def test_row_holds_everything_the_board_shows(tmp_path):
     stored = [n for k in ("run", "base") for kind in ("results", "samples", "likelihood")
               for n in row["files"][k][kind].values()]
     assert set(stored) | {row["files"]["manifest"], row["files"]["train_record"]} == set(blobs)
-    again, _ = build_row(load_submission(tmp_path / "run" / MANIFEST_NAME), "tiny (full)",
+    again, _ = build_row(load_submission(tmp_path / "run" / MANIFEST), "tiny (full)",
                          DEFAULT_SCORING)
     assert (again["row_id"], again["fingerprint"]) == (row["row_id"], row["fingerprint"])
 
 
 def test_recipe_id_tracks_every_training_setting(tmp_path):
-    record = json.loads((write_submission(tmp_path / "a") / "model" / TRAIN_RECORD_NAME)
+    record = json.loads((write_submission(tmp_path / "a") / "model" / TRAIN_RECORD)
                         .read_text())
     other = json.loads(json.dumps(record))
     other["hyperparameters"]["learning_rate"] = 2e-3
@@ -63,7 +63,7 @@ def test_bad_submissions(tmp_path):
     with pytest.raises(UserError, match="unknown direction"):
         load_submission(run, "both")
 
-    record = run / "model" / TRAIN_RECORD_NAME
+    record = run / "model" / TRAIN_RECORD
     _edit_json(record, dataset_config="text2img", source_modality="text")
     with pytest.raises(UserError, match="trained for text2img"):
         load_submission(run)

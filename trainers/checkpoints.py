@@ -9,8 +9,8 @@ from accelerate.utils import is_peft_model
 from transformers import PreTrainedModel
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, get_last_checkpoint
 
+from persona_bench.contracts import TRAIN_RECORD
 from persona_bench.errors import UserError
-from persona_bench.trainers.record import RECORD
 
 RESUME_LATEST = ("true", "yes", "1", "last", "latest")
 
@@ -21,7 +21,7 @@ def check_output_dir(out: Path, overwrite: bool, resume: str | None) -> bool:
         if resume:
             raise UserError(f"--resume_from_checkpoint: {out} has no checkpoint to resume from")
         return False
-    finished = (out / RECORD).is_file()
+    finished = (out / TRAIN_RECORD).is_file()
     if resume:
         if finished and not overwrite:
             raise UserError(f"{out} holds a finished run; nothing to resume (pass "

@@ -59,12 +59,11 @@ def load_vlm(name: str, revision: str = "main", trust_remote_code: bool = False,
 
 def _regenerate(config: str) -> str:
     """How to get a registered config that a dataset lacks."""
-    from persona_bench.experiments import AUGMENT_CONFIGS, CONFIGS, writer_of
+    from persona_bench.experiments import AUGMENT_CONFIGS, CONFIGS, gen_command
 
     if config not in CONFIGS and config not in AUGMENT_CONFIGS:
         return ""
-    return (f", or regenerate the dataset with `persona-bench gen --experiments transfer "
-            f"{writer_of(config).name} ...`")
+    return f", or regenerate the dataset with {gen_command(config)}"
 
 
 def load_rows(name: str, config: str | None, split: str) -> Dataset:

@@ -13,10 +13,7 @@ from typing import Any
 import yaml
 
 from persona_bench.atomic import write_text_atomic
-from persona_bench.contracts import CARD, TRAIN_RECORD, read_train_record
-
-RECORD = TRAIN_RECORD
-read_record = read_train_record  # the record of a local checkpoint made by persona-bench, or None
+from persona_bench.contracts import CARD, TRAIN_RECORD
 
 
 def dataset_identity(dataset: str) -> dict[str, Any]:
@@ -36,7 +33,7 @@ def dataset_identity(dataset: str) -> dict[str, Any]:
 def write_record(out_dir: str | Path, record: dict) -> None:
     out = Path(out_dir)
     write_text_atomic(out / CARD, model_card(record))
-    write_text_atomic(out / RECORD, json.dumps(record, indent=2, default=str) + "\n")
+    write_text_atomic(out / TRAIN_RECORD, json.dumps(record, indent=2, default=str) + "\n")
 
 
 def _augment_line(record: dict) -> str:

@@ -36,7 +36,7 @@ from transformers import PreTrainedModel, set_seed
 from transformers.trainer_utils import SchedulerType, TrainOutput
 from trl import ModelConfig, ScriptArguments, SFTConfig, SFTTrainer, TrlParser, get_peft_config
 
-from persona_bench.contracts import TRAIN_RECORD
+from persona_bench.contracts import TRAIN_RECORD, read_train_record
 from persona_bench.errors import UserError
 from persona_bench.experiments import AUGMENT_CONFIGS, CONFIGS
 from persona_bench.families import family_of
@@ -408,7 +408,7 @@ def run_record(run: Run, merged: bool, result: TrainOutput) -> dict:
     config, base = script_args.dataset_config, model_args.model_name_or_path
     return {
         "base_model": base,
-        "base_record": record.read_record(base),
+        "base_record": read_train_record(base),
         "dataset": record.dataset_identity(script_args.dataset_name),
         "dataset_config": config,
         "dataset_split": script_args.dataset_train_split,

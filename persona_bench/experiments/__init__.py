@@ -24,7 +24,7 @@ DIRECTIONS: dict[str, tuple[str, str]] = {c.name: (c.trained, c.other)
 
 __all__ = ["AUGMENT_CONFIGS", "CONFIGS", "DEFAULT_EXPERIMENTS", "DIRECTIONS", "EXPERIMENTS",
            "Arm", "Config", "Derived", "Experiment", "Half", "check_config", "experiment_of",
-           "TRACKS", "get_experiment", "track_of", "writer_of"]
+           "TRACKS", "gen_command", "get_experiment", "track_of", "writer_of"]
 
 
 def get_experiment(name: str) -> Experiment:
@@ -52,6 +52,11 @@ TRACKS: dict[str, Experiment] = {e.track: e for e in EXPERIMENTS.values()}
 def track_of(config: str, augment: str | None = None) -> str:
     """The leaderboard track of a model trained on `config` (with `augment` mixed in)."""
     return writer_of(augment).track if augment else experiment_of(config).track
+
+
+def gen_command(config: str) -> str:
+    """The `persona-bench gen` line that writes `config` (for errors about a missing one)."""
+    return f"`persona-bench gen --experiments transfer {writer_of(config).name} --out DIR ...`"
 
 
 def writer_of(config: str) -> Experiment:
