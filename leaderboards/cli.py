@@ -14,13 +14,13 @@ from persona_bench.checks import positive_int
 from persona_bench.experiments import CONFIGS
 from persona_bench.leaderboards.columns import (
     COLUMN_KEYS,
-    COLUMNS,
     DEFAULT_SORT,
-    MAIN_COLUMNS,
+    TRACK_TITLES,
     sort_rows,
     text_table,
+    track_columns,
 )
-from persona_bench.leaderboards.schema import DIRECTIONS, HARNESSES, METRICS
+from persona_bench.leaderboards.schema import DIRECTIONS, HARNESSES, METRICS, row_track
 
 if TYPE_CHECKING:
     from persona_bench.leaderboards.store import Board
@@ -114,8 +114,9 @@ def _add(args: argparse.Namespace) -> int:
                           replace=args.replace, direction=args.direction)
     print(f"{STATUS_WORDS[status]} row {row['row_id']} ({row['name']}, {row['direction']}, "
           f"{row['training']['recipe']}) in {args.board}")
-    print("  " + "; ".join(f"{c.header}{c.arrow} {c.text(row)}" for c in COLUMNS
-                           if c.key in ("source", "target", "gap", "ratio", "chance")))
+    print("  " + "; ".join(f"{c.header}{c.arrow} {c.text(row)}"
+                           for c in track_columns(row_track(row))
+                           if c.main and c.key not in ("name", "direction", "recipe", "params")))
     return 0
 
 
@@ -137,9 +138,12 @@ def _show(args: argparse.Namespace) -> int:
     meta = board.meta()
     print(f"dataset {meta['dataset']['id']} ({meta['dataset']['content_hash'][:19]}), metric "
           f"{meta['metric']} match, 95% CI over personas; ↑ higher is better, ↓ lower is better")
-    columns = COLUMNS if args.all else MAIN_COLUMNS
-    print(text_table([c.header + c.arrow for c in columns],
-                     [[c.text(r) for c in columns] for r in rows]))
+    for track in dict.fromkeys(map(row_track, rows)):  # one table per track, in row order
+        mine = [r for r in rows if row_track(r) == track]
+        columns = [c for c in track_columns(track) if args.all or c.main]
+        print(f"\n{TRACK_TITLES[track]} track")
+        print(text_table([c.header + c.arrow for c in columns],
+                         [[c.text(r) for c in columns] for r in mine]))
     return 0
 
 

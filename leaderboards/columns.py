@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,8 @@ from persona_bench.errors import UserError
 
 Value = float | str | None
 # The leaderboard's tracks as the page and the Markdown name them (persona_bench.experiments).
-TRACK_TITLES = {"transfer": "Transfer", "multihop": "Multi-hop", "mitigation": "Mitigation"}
+TRACK_TITLES = {"transfer": "Transfer", "multihop": "Multi-hop", "mitigation": "Mitigation",
+                "unlearning": "Unlearning"}
 
 
 def _get(obj: Any, key: str) -> Any:
@@ -220,12 +221,65 @@ COLUMNS: tuple[Column, ...] = (
     _text_column("date", "added", lambda r: r["added"][:10], "date the row was added"),
 )
 MAIN_COLUMNS = tuple(c for c in COLUMNS if c.main)
-COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 DEFAULT_SORT = "target"
+IDENTITY = ("name", "direction", "recipe", "params")  # main in every track
+
+
+def _declared(track: str) -> dict[str, tuple[bool | None, str]]:
+    """metric -> (higher is better, definition) of the halves and derived metrics of a
+    track's experiment (persona_bench.experiments)."""
+    from persona_bench.experiments import TRACKS
+
+    experiment = TRACKS[track]
+    found = {h.role: (h.higher_is_better, h.about) for c in experiment.configs for h in c.halves}
+    found |= {f"likelihood_{role}": (up, f"{about}: the answer ranks first by likelihood "
+                                     "among itself and k distractors")
+              for role, (up, about) in list(found.items())}
+    return found | {d.name: (d.higher_is_better, d.about) for d in experiment.derived}
+
+
+def _own_columns(track: str) -> tuple[Column, ...]:
+    """A track whose headline is not source/target recall (unlearning): a column for each
+    headline metric and each likelihood recall of its halves; the headline ones are main."""
+    from persona_bench.experiments import TRACKS
+
+    experiment, fixed = TRACKS[track], {c.metric for c in COLUMNS}
+    if "source" in experiment.headline:
+        return ()
+    declared = _declared(track)
+    chance = {m: ("likelihood" if m.startswith("likelihood_") else "exact")
+              for m in declared if m in {h.role for c in experiment.configs for h in c.halves}
+              or m.startswith("likelihood_")}
+    wanted = [*experiment.headline, *(m for m in declared if m.startswith("likelihood_"))]
+    return tuple(_metric_column(m, m.replace("_", " "), m, declared[m][0], declared[m][1],
+                                main=m in experiment.headline, chance=chance.get(m))
+                 for m in dict.fromkeys(wanted) if m not in fixed and m in declared)
+
+
+def track_columns(track: str) -> tuple[Column, ...]:
+    """The columns of one track's table: the shared ones, with the track's own headline
+    columns (when it has some) in front of the transfer ones as the main columns."""
+    own = _own_columns(track)
+    if not own:
+        return COLUMNS
+    keep_main = {*IDENTITY, "chance", "lik_chance"}
+    shared = tuple(replace(c, main=c.key in keep_main) for c in COLUMNS)
+    return shared[:6] + own + shared[6:]
+
+
+def _all_columns() -> tuple[Column, ...]:
+    from persona_bench.experiments import TRACKS
+
+    extra = {c.key: c for track in TRACKS for c in _own_columns(track)}
+    return COLUMNS + tuple(extra.values())
+
+
+ALL_COLUMNS = _all_columns()
+COLUMN_KEYS = tuple(c.key for c in ALL_COLUMNS)
 
 
 def column(key: str) -> Column:
-    for col in COLUMNS:
+    for col in ALL_COLUMNS:
         if col.key == key:
             return col
     raise UserError(f"unknown column {key!r}; sort by one of {', '.join(COLUMN_KEYS)}")

@@ -2,7 +2,7 @@
 
 Tabs (one leaderboard per track: transfer, multi-hop, mitigation; plots, metrics, runs, how
 to submit); the table shows the columns that
-matter first (`columns.MAIN_COLUMNS`, they fit a 1400 px window) and every other stored
+matter first (the main `columns.track_columns`, they fit a 1400 px window) and every other stored
 metric behind a "more columns" toggle; each column states its definition, direction and
 chance level, and a recall whose 95% CI reaches its chance level is greyed. Without
 JavaScript every tab and column is simply shown.
@@ -22,12 +22,13 @@ from pathlib import Path
 from persona_bench.checks import printable
 from persona_bench.experiments import TRACKS
 from persona_bench.leaderboards.columns import (
+    ALL_COLUMNS,
     CHANCES,
-    COLUMNS,
     TRACK_TITLES,
     Column,
     headline,
     hub_id,
+    track_columns,
 )
 from persona_bench.leaderboards.schema import row_track
 
@@ -189,9 +190,10 @@ def _ids(track: str) -> tuple[str, str, str]:
 
 def _table(rows: list[dict], track: str = "transfer") -> str:
     _, table, toggle = _ids(track)
-    head = "".join(_header(c, rows) for c in COLUMNS)
+    columns = track_columns(track)
+    head = "".join(_header(c, rows) for c in columns)
     body = "\n".join(f'<tr data-direction="{_e(row["direction"])}">'
-                     f"{''.join(_cell(c, row) for c in COLUMNS)}</tr>" for row in rows)
+                     f"{''.join(_cell(c, row) for c in columns)}</tr>" for row in rows)
     directions = sorted({row["direction"] for row in rows})
     filters = "".join(f'<button type="button" data-filter="{_e(d)}" data-for="{table}" '
                       f'aria-pressed="false">{_e(d)}</button>' for d in directions)
@@ -208,7 +210,7 @@ def _metrics_tab() -> str:
     items = "\n".join(
         f"<dt>{_e(c.header + c.arrow)}</dt><dd>{_e(c.definition)}; {_e(c.direction)}"
         f"{'; chance level: ' + _e(CHANCES[c.chance][1]) if c.chance else ''}</dd>"
-        for c in COLUMNS)
+        for c in ALL_COLUMNS)
     return (f'<dl class="metrics">{items}</dl>'
             "<p>Recall pools every question of the fact group <code>all</code> (name and six "
             "attribute facts). Intervals: 95% paired percentile bootstrap over personas. "

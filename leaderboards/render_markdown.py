@@ -1,7 +1,8 @@
 """The leaderboard as a Markdown table (for the README), linking the PNG plots beside it.
 
-One section per track (transfer, multi-hop, mitigation), each with the main columns
-(`columns.MAIN_COLUMNS`): a README table must fit a page; the HTML page has every metric.
+One section per track (transfer, multi-hop, mitigation, unlearning), each with its main
+columns (`columns.track_columns`): a README table must fit a page; the HTML page has every
+metric.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from persona_bench.checks import printable
 from persona_bench.experiments import TRACKS
-from persona_bench.leaderboards.columns import MAIN_COLUMNS, TRACK_TITLES
+from persona_bench.leaderboards.columns import TRACK_TITLES, track_columns
 from persona_bench.leaderboards.schema import row_track
 
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
@@ -38,11 +39,11 @@ def render_markdown(rows: list[dict], meta: dict | None, plots: dict[str, Path])
     present = {row_track(r) for r in rows} | {"transfer"}
     for track in (t for t in TRACKS if t in present):
         mine = [r for r in rows if row_track(r) == track]
+        main = [c for c in track_columns(track) if c.main]
         lines += [f"## {TRACK_TITLES[track]}", "", f"{md_escape(TRACKS[track].about)}.", "",
-                  "| " + " | ".join(c.header + c.arrow for c in MAIN_COLUMNS) + " |",
-                  "|" + "|".join(" --- " for _ in MAIN_COLUMNS) + "|"]
-        lines += ["| " + " | ".join(md_escape(c.text(r)) for c in MAIN_COLUMNS) + " |"
-                  for r in mine]
+                  "| " + " | ".join(c.header + c.arrow for c in main) + " |",
+                  "|" + "|".join(" --- " for _ in main) + "|"]
+        lines += ["| " + " | ".join(md_escape(c.text(r)) for c in main) + " |" for r in mine]
         if not mine:
             lines.append("\n_No rows yet._")
         lines.append("")

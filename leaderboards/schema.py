@@ -27,7 +27,7 @@ from persona_bench.contracts import (  # noqa: F401 - the ids and names re-expor
     TRAIN_RECORD,
 )
 from persona_bench.errors import UserError
-from persona_bench.experiments import CONFIGS, EXPERIMENTS, TRACKS, experiment_of, track_of
+from persona_bench.experiments import CONFIGS, TRACKS, experiment_of, track_of
 
 # A row's `direction` is the config it was trained and scored on: a transfer direction
 # (the transfer and mitigation tracks) or another experiment's config (e.g. multihop_image).
@@ -179,8 +179,13 @@ def check_track(row: dict, where: str) -> None:
 
 
 def split_key(direction: str) -> str:
-    """Rows whose configs ask the same test questions share a test split on a board."""
-    return experiment_of(direction).name
+    """Rows whose configs ask the same test questions share a test split on a board: the
+    mirrored configs of an experiment (img2text / text2img) do; configs that read different
+    splits of one dataset config (the unlearning forget sets) each have their own."""
+    return direction if CONFIGS[direction].data else experiment_of(direction).name
+
+
+SPLIT_KEYS = frozenset(map(split_key, CONFIGS))
 
 
 def check_schema(obj: Any, expected: str, where: str) -> None:
@@ -230,17 +235,20 @@ def check_train_record(record: Any, where: str) -> TrainRecord:
                         "its card); train from a folder written by `persona-bench gen`")
     check_sha256(dataset["content_hash"], f"{where} dataset.content_hash")
     check_finite(record, where)
-    direction = check_direction(require(record, "dataset_config", str, where),
-                                f"{where} dataset_config")
-    if require(record, "source_modality", str, where) != CONFIGS[direction].trained:
+    trained_for = require(record, "dataset_config", str, where)
+    configs = [c for c in CONFIGS.values() if trained_for in (c.name, c.dataset_config)]
+    if not configs:
+        check_direction(trained_for, f"{where} dataset_config")
+    if require(record, "source_modality", str, where) != configs[0].trained:
         raise UserError(f"{where}: source_modality {record['source_modality']!r} is not the "
-                        f"source modality of {direction}; the record is inconsistent")
+                        f"source modality of {trained_for}; the record is inconsistent")
     training = require(record, "training", dict, where)
     if require(training, "method", str, f"{where} training") not in METHODS[:2]:
         raise UserError(f"{where}: training method must be 'full' or 'lora', "
                         f"got {training['method']!r}")
     parts = require(training, "parts", dict, f"{where} training")
-    if not any(on is True for on in parts.values()):
+    external = isinstance(record.get("unlearning"), dict)  # a frozen VLM + its own module
+    if not external and not any(on is True for on in parts.values()):
         raise UserError(f"{where}: training.parts marks no part as trained")
     if training.get("merged") is not None:
         require(training, "merged", bool, f"{where} training")
@@ -312,8 +320,8 @@ def check_board_meta(meta: Any, where: str) -> BoardMeta:
     if meta.get("test_split") is not None:  # the transfer experiment's
         _check_split(require(meta, "test_split", dict, where), f"{where} test_split")
     for name, split in require(meta, "test_splits", dict, where).items() if (
-            "test_splits" in meta) else ():  # the other experiments', by name
-        if name not in EXPERIMENTS or not isinstance(split, dict):
+            "test_splits" in meta) else ():  # the other experiments', by `split_key`
+        if name not in SPLIT_KEYS or not isinstance(split, dict):
             raise UserError(f"{where}: test_splits has an unknown experiment {name!r}")
         _check_split(split, f"{where} test_splits.{name}")
     check_finite(meta, where)

@@ -72,8 +72,9 @@ def _directions_of_sides() -> dict[str, bool | None]:
     found: dict[str, bool | None] = {}
     for experiment in EXPERIMENTS.values():
         for config in experiment.configs:
-            for role in config.roles:
-                found |= {role: True, f"likelihood_{role}": True, f"base_{role}": None}
+            for half in config.halves:
+                up = half.higher_is_better
+                found |= {half.role: up, f"likelihood_{half.role}": up, f"base_{half.role}": None}
         found |= {d.name: d.higher_is_better for d in experiment.derived}
     return found
 
@@ -327,8 +328,9 @@ def _warnings(run: EvalRun, directions: dict[str, DirectionScore]) -> list[str]:
     notes = [f"{task}: evaluated with limit={p.limit}, not the full split"
              for task, p in run.provenance.tasks.items() if p.limit not in (None, "", 0)]
     for name, score in directions.items():
+        declared = CONFIGS[name].roles
         notes += [f"{name}: no {half} half, so no gap or transfer ratio"
-                  for half in ("source", "target") if half not in score.tasks]
+                  for half in ("source", "target") if half in declared and half not in score.tasks]
     return notes
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from persona_bench.checks import contained_path
 from persona_bench.errors import UserError
-from persona_bench.experiments import AUGMENT_CONFIGS, track_of
+from persona_bench.experiments import AUGMENT_CONFIGS, CONFIGS, dataset_config_of, track_of
 from persona_bench.leaderboards.bootstrap import CONFIDENCE
 from persona_bench.leaderboards.readers import (
     EvalRun,
@@ -114,7 +114,7 @@ def _check_training(record: TrainRecord, manifest: RunManifest, path: Path) -> N
         raise UserError(f"{path}: the model was trained on dataset "
                         f"{record['dataset']['content_hash']} but evaluated on "
                         f"{manifest['dataset']['content_hash']}; use one dataset version")
-    if record["dataset_config"] != manifest["direction"]:
+    if record["dataset_config"] != dataset_config_of(manifest["direction"]):
         raise UserError(f"{path}: the model was trained for {record['dataset_config']} but the "
                         f"manifest submits it as {manifest['direction']}")
 
@@ -127,12 +127,22 @@ def _load_direction(folder: Path, harness: str, direction: str) -> EvalRun:
     return load_run(files)
 
 
+def required_halves(config: str) -> list[str]:
+    """The halves a row must have samples of: source and target where the config has them
+    (the gap), else every half of its task group (e.g. the unlearning experiment's)."""
+    roles = CONFIGS[config].roles
+    if "source" in roles:
+        return [r for r in ("source", "target") if r in roles]
+    return [h.role for h in CONFIGS[config].halves if h.in_group]
+
+
 def _check_evidence(sub: Submission) -> None:
     roles = {log.role for log in sub.run.tasks.values()}
-    missing = [half for half in ("source", "target") if half not in roles]
+    missing = [half for half in required_halves(sub.direction) if half not in roles]
     if missing:
+        tasks = ", ".join(f"persona_{sub.direction}_{h}" for h in missing)
         raise UserError(f"the {sub.direction} results lack the {' and '.join(missing)} half; "
-                        f"a row needs both persona_{sub.direction}_source and _target samples")
+                        f"a row needs the samples of {tasks}")
     expected = sub.manifest["dataset"]["content_hash"]
     for label, run in (("results", sub.run), ("base results", sub.base)):
         if run is not None and run.provenance.dataset_hash != expected:
@@ -243,9 +253,18 @@ def test_split(sub: Submission) -> dict[str, Any]:
     The board keeps the first row's (or the dataset's) and every later row must match it, so
     no row can leave personas out or ask other questions.
     """
-    log = next(log for log in sub.run.tasks.values() if log.role == "source")
-    gold = sorted((r.persona_id, r.fact, r.answer) for r in log.records)
-    return {"personas": len({r.persona_id for r in log.records}), "pairs": len(gold),
+    halves = required_halves(sub.direction)
+    if halves[0] == "source":  # the gap's questions, as every board has always kept them
+        records = [r for log in sub.run.tasks.values() if log.role == "source"
+                   for r in log.records]
+        gold = sorted((r.persona_id, r.fact, r.answer) for r in records)
+    else:  # every half of the group, each a different set of personas
+        records = [r for log in sub.run.tasks.values() if log.role in halves
+                   for r in log.records]
+        gold = sorted((log.role, r.persona_id, r.fact, r.answer)
+                      for log in sub.run.tasks.values() if log.role in halves
+                      for r in log.records)
+    return {"personas": len({r.persona_id for r in records}), "pairs": len(gold),
             "sha256": sha256(canonical(gold))}
 
 

@@ -23,13 +23,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "inspect": ("persona_gen.cli", "inspect_main", "summarise a dataset and draw a contact sheet"),
     "tiny-vlm": ("trainers.cli", "tiny_vlm_main", "build (and pretrain) the embedded tiny VLM"),
     "train": ("trainers.cli", "train_main", "fine-tune a VLM on one modality (TRL SFT)"),
+    "unlearn": ("trainers.cli", "unlearn_main",
+                "unlearn a forget set through one modality (GA, NPO, ... registry)"),
     "tasks": ("tasks.cli", "tasks_main", "write lmms-eval/lm-eval task YAMLs for a dataset"),
     "eval": ("pipeline", "eval_main", "evaluate and score source/target recall"),
     "likelihood": ("tasks.cli", "likelihood_main", "likelihood recall: rank the true answer"),
     "leaderboard": ("leaderboards.cli", "main", "add, show and render the transfer-gap board"),
     "run": ("pipeline", "run_main", "train -> eval -> score -> leaderboard"),
     "experiment": ("experiment", "experiment_main",
-                   "run every arm of an experiment (transfer, multihop): results + plot"),
+                   "run an experiment (transfer, multihop, augment, unlearn): results + plot"),
     "demo": ("pipeline", "demo_main", "the whole pipeline offline on a CPU"),
 }
 

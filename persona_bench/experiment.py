@@ -30,6 +30,7 @@ from persona_bench.checks import positive_int
 from persona_bench.contracts import RESULTS_SCHEMA
 from persona_bench.errors import UserError
 from persona_bench.experiments import EXPERIMENTS, Arm, Experiment, get_experiment
+from persona_bench.experiments.base import load
 from persona_bench.pipeline import Steps, evaluate
 
 RESULTS, TABLE, PLOT = "results.json", "table.md", "plot.png"
@@ -65,8 +66,22 @@ def experiment_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-base-eval", action="store_true",
                         help="skip evaluating the untrained base model")
     parser.add_argument("--board", help="also add every arm to this leaderboard folder (its "
-                        "track: transfer, multihop or mitigation), validated from the samples")
+                        "track: transfer, multihop, mitigation or unlearning), validated from "
+                        "the samples")
     parser.add_argument("--name", help="display name on the leaderboard (default: the model)")
+    unlearn = parser.add_argument_group("unlearn experiment")
+    unlearn.add_argument("--method", help="unlearning method (persona-bench unlearn --help): "
+                         "ga, grad_diff, kl, npo, simnpo, idk")
+    unlearn.add_argument("--forget", default="05", help="forget set: 01, 05 or 10 (%% of the "
+                         "trained personas)")
+    unlearn.add_argument("--forget-modality", default="image",
+                         help="present the forget set as image, text or both questions")
+    unlearn.add_argument("--unlearn-args", default="",
+                         help="extra `persona-bench unlearn` flags, one string")
+    unlearn.add_argument("--curve-points", type=int, default=5,
+                         help="recall measurements during unlearning (the plot)")
+    unlearn.add_argument("--no-retrain", action="store_true",
+                         help="skip the retain-only reference model (no forget quality)")
     return parser
 
 
@@ -377,7 +392,9 @@ def experiment_main(argv: list[str]) -> int:
     get_experiment(args.experiment)  # an unknown name fails before any import of torch
     if args.metric not in ("exact", "contains"):
         raise UserError(f"unknown metric {args.metric!r}; use exact or contains")
-    path = run_experiment(args, shlex.join(["persona-bench", "experiment", *argv]))
+    experiment = get_experiment(args.experiment)
+    run = load(experiment.runner) if experiment.runner else run_experiment
+    path = run(args, shlex.join(["persona-bench", "experiment", *argv]))
     print((path.parent / TABLE).read_text())
     print(f"results: {path}  table: {path.parent / TABLE}  plot: {path.parent / PLOT}")
     return 0

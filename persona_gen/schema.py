@@ -51,7 +51,9 @@ QA_SPLITS = CONFIGS[next(iter(DIRECTIONS))].splits  # every transfer direction w
 # (TRL's default for prompt/completion data), the benchmark's recipe.
 SFT_CONFIGS = {f"{name}_sft": name for name, config in CONFIGS.items() if config.sft}
 CONFIG_SPLITS: dict[str, tuple[str, ...]] = {
-    **{name: config.splits for name, config in CONFIGS.items()},
+    **{name: tuple(dict.fromkeys(s for c in CONFIGS.values() if c.dataset_config == name
+                                 for s in c.splits))
+       for name in dict.fromkeys(c.dataset_config for c in CONFIGS.values())},
     **{name: ("train",) for name in AUGMENT_CONFIGS},
     "pretrain": ("train",),
     "personas": ("train",),

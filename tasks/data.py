@@ -13,7 +13,13 @@ from typing import Any
 
 from persona_bench import contracts
 from persona_bench.errors import UserError
-from persona_bench.experiments import DIRECTIONS, check_config, gen_command, writer_of
+from persona_bench.experiments import (
+    DIRECTIONS,
+    check_config,
+    dataset_config_of,
+    gen_command,
+    writer_of,
+)
 from persona_bench.persona_gen.publish import check_parquet, load_options, verify_dataset
 
 HUB_ID = contracts.HUB_ID
@@ -109,7 +115,7 @@ def check_split(config: str, split: str) -> str:
 
 def check_has_config(dataset: str, config: str) -> None:
     """A local dataset must have been generated with the experiment that owns `config`."""
-    if not is_local(dataset) or any(Path(dataset).glob(f"{config}/*.parquet")):
+    if not is_local(dataset) or any(Path(dataset).glob(f"{dataset_config_of(config)}/*.parquet")):
         return
     raise UserError(f"{dataset} has no {config!r} config (it was generated without the "
                     f"{writer_of(config).name} experiment); regenerate it with "
@@ -122,11 +128,12 @@ def load_split(dataset: str, direction: str, split: str) -> Any:
 
     split = check_split(direction, split)
     check_has_config(dataset, direction)
+    name = dataset_config_of(direction)
     options = load_options(dataset)  # a local folder: verified against its card
     if is_local(dataset):
-        check_parquet(dataset, direction)
+        check_parquet(dataset, name)
     try:
-        return datasets.load_dataset(dataset, direction, split=split, **options)
+        return datasets.load_dataset(dataset, name, split=split, **options)
     except Exception as err:  # noqa: BLE001 - datasets raises many types for a bad path/id
         first = (str(err).strip().splitlines() or [""])[0]
         raise UserError(

@@ -21,6 +21,7 @@ from persona_bench.checks import parse_bool
 from persona_bench.errors import UserError
 from persona_bench.families import family_of
 from persona_bench.prompting import build_prompt
+from persona_bench.visual_filter import attach_saved
 
 logger = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -165,6 +166,9 @@ class HFModel:
             ) from err
         if not device_map:
             self.model.to(self.device)
+        # An unlearned checkpoint may carry an external visual-token module (CAGUL-style).
+        self.visual_filter = attach_saved(self.model, self.pretrained) if self.multimodal \
+            else None
         self.model.eval()
         self.tokenizer = getattr(self.processor, "tokenizer", self.processor)
         if self.tokenizer.pad_token_id is None:

@@ -2,14 +2,18 @@
 
 Generation needs one decoding step per answer token; this needs one batched forward pass
 per candidate set. For each question, the candidates are the true answer and k other
-values of the same fact present in the split (drawn with a per-question seed). Each
+values of the same fact present in the split (drawn with a per-question seed; a half that
+declares `distractors` draws them from that split instead, e.g. the unlearning experiment's
+one-persona forget sets draw from `train`). Each
 candidate is scored as the summed log-probability of ``answer + end-of-turn`` (the whole
 reply the model was trained to give) after the same chat prompt the generation path uses,
 so the top candidate is what greedy decoding would prefer among them.
 
 Per-sample records are the generation records (`persona_bench.tasks.records`, ``prediction`` = the
 top-ranked candidate) plus ``rank`` (1 = best; ties count against the truth), ``correct``
-(rank 1) and ``k`` (distractors used). Chance accuracy is 1/(k+1); higher is better.
+(rank 1), ``k`` (distractors used) and ``scores`` (each candidate's log-probability, the
+truth first: what the unlearning experiment's truth ratio and forget quality are computed
+from). Chance accuracy is 1/(k+1); higher is better.
 
     python -m persona_bench.tasks.likelihood --model DIR --data DATA --direction img2text --out OUT
 """
@@ -88,7 +92,8 @@ def score_rows(
             best = max(range(len(cands)), key=lambda i: (own[i], i))  # ties: a distractor
             rank = rank_of_truth(own)
             record = make_record(row, cands[best])
-            record.update(rank=rank, correct=rank == 1, k=len(cands) - 1)
+            record.update(rank=rank, correct=rank == 1, k=len(cands) - 1,
+                          scores=[round(float(x), 6) for x in own])
             records.append(record)
     return records
 
@@ -123,7 +128,6 @@ def run_likelihood(
 
     Returns `out_dir`. The pool of distractors is each full split, even with `limit`.
     """
-    check_config(direction)
     splits = {half: check_split(direction, half) for half in halves}
     dataset = resolve_dataset_path(data)
     hf = model if isinstance(model, HFModel) else HFModel(model, device=device, dtype=dtype)
@@ -137,9 +141,12 @@ def run_likelihood(
                      "score": NORMALIZATION, "metric": "accuracy (rank 1), higher is better"},
         "results": {},
     }
+    declared = check_config(direction)
     for half, split in splits.items():
         rows = load_split(dataset, direction, split)
-        pool = answer_pool(rows.remove_columns(["images", "messages"]))
+        where = declared.half(half).distractors or split  # a few personas: a wider pool
+        pool_rows = rows if where == split else load_split(dataset, direction, where)
+        pool = answer_pool(pool_rows.remove_columns(["images", "messages"]))
         rows = rows.select(range(min(limit, len(rows)))) if limit else rows
         started = time.perf_counter()
         records = score_rows(hf, list(rows), pool=pool, k=k, batch_size=batch_size, seed=seed)
@@ -147,7 +154,8 @@ def run_likelihood(
         path = out / likelihood_samples(direction, half)
         write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in records))
         summary["results"][half] = {
-            **summarize(records), "split": split, "samples": path.name, "seconds": seconds,
+            **summarize(records), "split": split, "distractors_from": where,
+            "samples": path.name, "seconds": seconds,
         }
     write_text_atomic(out / likelihood_results(direction), json.dumps(summary, indent=2))
     return out

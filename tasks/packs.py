@@ -31,7 +31,7 @@ def _half_yaml(config: Config, half: Half, text_only: bool) -> str:
         f"# {config.name} {half.role}: {half.about}.",
         "include: _default_template_yaml",
         f"task: {task_name(config.name, half.role, text_only)}",
-        f"dataset_name: {config.name}",
+        f"dataset_name: {config.dataset_config}",
         f"test_split: {half.split}",
     ]) + "\n"
 

@@ -35,7 +35,9 @@ def test_every_declaration_is_consistent(name):
     for arm in experiment.arms:  # every arm trains and scores a declared config
         assert arm.config in CONFIGS and arm.augment in (None, *AUGMENT_CONFIGS)
     for config in experiment.configs:
-        assert config.trained in MODALITIES and config.other in MODALITIES
+        both = "+".join(MODALITIES)  # a config taught in both (the unlearning experiment)
+        assert config.trained in (*MODALITIES, both)
+        assert config.other in MODALITIES or config.other == config.trained == both
         assert len(set(config.roles)) == len(config.roles)
         assert {h.modality for h in config.halves} <= set(MODALITIES)
         assert experiment_of(config.name) is experiment

@@ -44,7 +44,8 @@ def test_memorised_facts_agree_with_generation(trained_vlm_dir: Path, seen_rows:
                                                ) -> None:
     model = HFModel(str(trained_vlm_dir), device="cpu", dtype="float32")
     records = score_rows(model, seen_rows, k=4, batch_size=8)
-    assert all(set(RECORD_KEYS) | {"rank", "correct", "k"} == set(r) for r in records)
+    assert all(set(RECORD_KEYS) | {"rank", "correct", "k", "scores"} == set(r) for r in records)
+    assert all(len(r["scores"]) == r["k"] + 1 for r in records)
     queries = [Query(r["question"], tuple(r["images"])) for r in seen_rows]
     generated = [text.strip() for start in range(0, len(queries), 16)
                  for text in model.generate(queries[start:start + 16], max_new_tokens=16,

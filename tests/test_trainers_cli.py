@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from persona_bench import families
 from persona_bench.trainers import align, cli, tiny_vlm
 
@@ -17,14 +19,13 @@ def test_tiny_vlm_mirrors_agree():
     assert defaults.temperature == cli.ALIGN_TEMPERATURE
 
 
-def test_saved_train_help_is_the_real_one():
-    saved = cli.saved_train_help()
-    assert saved is not None, ("trainers/train_help.txt is missing or was made from another "
-                               "trl/transformers/sft.py; regenerate it with "
-                               "`python -m persona_bench.trainers.cli --write-train-help`")
-    assert saved == cli.live_train_help(), (
-        "trainers/train_help.txt is stale; regenerate it with "
-        "`python -m persona_bench.trainers.cli --write-train-help`")
+@pytest.mark.parametrize("command", list(cli.SAVED_HELP))
+def test_saved_help_is_the_real_one(command):
+    saved = cli.saved_help(command)
+    fix = "regenerate it with `python -m persona_bench.trainers.cli --write-train-help`"
+    assert saved is not None, (f"trainers/{cli.SAVED_HELP[command][0]} is missing or was made "
+                               f"from other trl/transformers/sources; {fix}")
+    assert saved == cli.live_help(command), f"trainers/{cli.SAVED_HELP[command][0]} is stale; {fix}"
 
 
 def test_old_and_new_flag_spellings(tmp_path):

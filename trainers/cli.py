@@ -2,10 +2,11 @@
 
 - `persona-bench tiny-vlm`: its parser lives here (`tiny_vlm_parser`); the builder
   (`persona_bench.trainers.tiny_vlm`, torch + transformers) is imported only to do the work.
-- `persona-bench train`: the options are TRL's `SFTConfig`/`ModelConfig` plus ours, and
-  building that parser imports torch (seconds). `--help` prints `train_help.txt`, the
-  real parser's output saved with the versions and the source hash it came from; when
-  any of them differs from what is installed, the real parser prints it instead.
+- `persona-bench train` and `persona-bench unlearn`: the options are TRL's
+  `SFTConfig`/`ModelConfig` plus ours, and building that parser imports torch (seconds).
+  `--help` prints `train_help.txt` / `unlearn_help.txt`, the real parser's output saved
+  with the versions and the source hash it came from; when any of them differs from what
+  is installed, the real parser prints it instead.
   Regenerate with ``python -m persona_bench.trainers.cli --write-train-help`` (a test checks it).
 """
 
@@ -32,8 +33,12 @@ FAMILY_NAMES = ("llava", "qwen2_5_vl", "qwen3_vl", "idefics3", "gemma3", "llava_
                 "mllama", "glm4v")
 DEFAULT_FAMILY = "llava"
 
-HELP_FILE = Path(__file__).with_name("train_help.txt")
-HELP_SOURCES = ("sft.py",)  # the files whose text shapes `train --help`
+# Commands whose parser is TRL's (imports torch): name -> (saved help file, the sources whose
+# text shapes it, the module whose `parse_args(["--help"])` prints it).
+SAVED_HELP: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "train": ("train_help.txt", ("sft.py",), "sft"),
+    "unlearn": ("unlearn_help.txt", ("sft.py", "unlearn.py"), "unlearn"),
+}
 HELP_PACKAGES = ("trl", "transformers")
 HELP_COLUMNS = "100"  # argparse wraps to $COLUMNS: fixed so the saved text is stable
 
@@ -81,24 +86,26 @@ def tiny_vlm_main(argv: list[str]) -> int:
     return tiny_vlm.main(argv)
 
 
-def help_stamp() -> str:
-    """The first line of `train_help.txt`: what the saved text depends on."""
+def help_stamp(command: str = "train") -> str:
+    """The first line of a saved help file: what the saved text depends on."""
     here = Path(__file__).parent
-    sources = hashlib.sha256(b"".join((here / name).read_bytes() for name in HELP_SOURCES))
+    sources = hashlib.sha256(b"".join((here / name).read_bytes()
+                                      for name in SAVED_HELP[command][1]))
     versions = ", ".join(f"{pkg} {md.version(pkg)}" for pkg in HELP_PACKAGES)
-    return f"# persona-bench train --help: {versions}, sources {sources.hexdigest()[:16]}"
+    return f"# persona-bench {command} --help: {versions}, sources {sources.hexdigest()[:16]}"
 
 
-def live_train_help() -> str:
+def live_help(command: str = "train") -> str:
     """What the real parser prints for `--help` (imports torch), at HELP_COLUMNS wide."""
-    from persona_bench.trainers.sft import parse_args
+    import importlib
 
+    module = importlib.import_module(f"persona_bench.trainers.{SAVED_HELP[command][2]}")
     saved = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = HELP_COLUMNS
     buffer = io.StringIO()
     try:
         with redirect_stdout(buffer):
-            parse_args(["--help"])
+            module.parse_args(["--help"])
     except SystemExit:
         pass
     finally:
@@ -109,34 +116,55 @@ def live_train_help() -> str:
     return buffer.getvalue()
 
 
-def saved_train_help() -> str | None:
+def help_file(command: str) -> Path:
+    return Path(__file__).with_name(SAVED_HELP[command][0])
+
+
+def saved_help(command: str = "train") -> str | None:
     """The saved help text, or None when it is missing or was made from other versions."""
-    if not HELP_FILE.is_file():
+    path = help_file(command)
+    if not path.is_file():
         return None
-    stamp, _, text = HELP_FILE.read_text("utf-8").partition("\n")
-    return text if stamp == help_stamp() else None
+    stamp, _, text = path.read_text("utf-8").partition("\n")
+    return text if stamp == help_stamp(command) else None
 
 
-def write_train_help() -> Path:
+def write_saved_help() -> list[Path]:
     from persona_bench.atomic import write_text_atomic
 
-    write_text_atomic(HELP_FILE, help_stamp() + "\n" + live_train_help())
-    return HELP_FILE
+    for command in SAVED_HELP:
+        write_text_atomic(help_file(command), help_stamp(command) + "\n" + live_help(command))
+    return [help_file(command) for command in SAVED_HELP]
+
+
+def _with_saved_help(command: str, argv: list[str]) -> bool:
+    """Print the saved `--help` when asked and current; True when it was printed."""
+    if any(a in ("-h", "--help") for a in argv):
+        saved = saved_help(command)
+        if saved is not None:
+            sys.stdout.write(saved)
+            return True
+    return False
 
 
 def train_main(argv: list[str]) -> int:
-    if any(a in ("-h", "--help") for a in argv):
-        saved = saved_train_help()
-        if saved is not None:
-            sys.stdout.write(saved)
-            return 0
+    if _with_saved_help("train", argv):
+        return 0
     from persona_bench.trainers import sft
 
     return sft.main(argv)
 
 
+def unlearn_main(argv: list[str]) -> int:
+    if _with_saved_help("unlearn", argv):
+        return 0
+    from persona_bench.trainers import unlearn
+
+    return unlearn.main(argv)
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--write-train-help"]:
-        print(f"wrote {write_train_help()}")
+        print("wrote " + ", ".join(map(str, write_saved_help())))
         sys.exit(0)
     sys.exit(f"usage: python -m persona_bench.trainers.cli --write-train-help (got {sys.argv[1:]})")

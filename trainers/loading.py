@@ -61,7 +61,8 @@ def _regenerate(config: str) -> str:
     """How to get a registered config that a dataset lacks."""
     from persona_bench.experiments import AUGMENT_CONFIGS, CONFIGS, gen_command
 
-    if config not in CONFIGS and config not in AUGMENT_CONFIGS:
+    shared = {c.dataset_config for c in CONFIGS.values()}
+    if config not in CONFIGS and config not in AUGMENT_CONFIGS and config not in shared:
         return ""
     return f", or regenerate the dataset with {gen_command(config)}"
 

@@ -44,13 +44,44 @@ def _augment_line(record: dict) -> str:
             f"(ratio {mix['ratio']} of the train rows; the augment experiment)")
 
 
+def _unlearn_line(record: dict) -> str:
+    done = record.get("unlearning")
+    if not done:
+        return ""
+    settings = ", ".join(f"{k}={v}" for k, v in done["settings"].items()) or "none"
+    return (f"\n- **Unlearned** with `{done['method']}` ({done['about']}; settings: {settings}) "
+            f"on split `{done['forget_split']}` ({done['num_forget_rows']} rows) presented in "
+            f"**{done['forget_modality']}** questions; retain set `{done['retain_split']}`"
+            + (f"; reference model `{done['reference']}`" if done.get("reference") else "")
+            + (f"; the VLM is frozen, an external module of {done['external_parameters']:,} "
+               "parameters was trained (visual_filter.safetensors)"
+               if done.get("external_parameters") else ""))
+
+
+def _intro(record: dict) -> str:
+    if record.get("unlearning"):
+        return ("Unlearned by persona-bench `unlearn` (a TRL trainer with the method's loss): a "
+                "forget set removed through one modality;\nthe benchmark then tests recall of "
+                "forget, retain and held-out personas in both modalities.")
+    if record.get("source_modality") == "image+text":
+        return ("Fine-tuned by persona-bench `train` (TRL SFT) on **both modalities** of a\n"
+                "synthetic-persona dataset (the unlearning experiment's starting point).")
+    return ("Fine-tuned by persona-bench `train` (TRL SFT) on **one modality** of a\n"
+            "synthetic-persona dataset; the benchmark then tests recall in the other modality.")
+
+
+def _extra_lines(record: dict) -> str:
+    return _augment_line(record) + _unlearn_line(record)
+
+
 def model_card(record: dict) -> str:
     """A Hub model card naming base model, dataset (id + hash), modality and settings."""
     base, data = record["base_model"], record["dataset"]
     front: dict[str, Any] = {
         "library_name": "transformers",
         "pipeline_tag": "image-text-to-text",
-        "tags": ["persona-bench", "trl", "sft", record["training"]["method"]],
+        "tags": ["persona-bench", "trl", "unlearning" if record.get("unlearning") else "sft",
+                 record["training"]["method"]],
     }
     if not Path(base).exists():  # a Hub id
         front["base_model"] = base
@@ -61,12 +92,11 @@ def model_card(record: dict) -> str:
     body = f"""
 # {Path(record['output_dir']).name}
 
-Fine-tuned by persona-bench `train` (TRL SFT) on **one modality** of a
-synthetic-persona dataset; the benchmark then tests recall in the other modality.
+{_intro(record)}
 
 - Base model: `{base}`
 - Dataset: `{data['id']}` config `{record['dataset_config']}` split `{record['dataset_split']}`
-  ({record['num_train_rows']} rows), content hash `{data['content_hash']}`{_augment_line(record)}
+  ({record['num_train_rows']} rows), content hash `{data['content_hash']}`{_extra_lines(record)}
 - Source modality (trained): **{record['source_modality']}**; target modality (tested):
   **{record['target_modality']}**
 - Method: **{record['training']['method']}**; trained parts: {trained}

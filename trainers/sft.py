@@ -237,11 +237,14 @@ def staging_dir(out: Path) -> Path:
 def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig,
             model_args: ModelConfig, command: str = "",
             trainer_class: Callable[..., SFTTrainer] = SFTTrainer,
-            trainer_kwargs: Callable[[Dataset], dict] | None = None) -> Run:
+            trainer_kwargs: Callable[[Dataset], dict] | None = None,
+            transform_rows: Callable[[Dataset], Dataset] | None = None) -> Run:
     """Check the output dir, load data and model, set what is trained, build the trainer.
 
     `trainer_class` / `trainer_kwargs(rows)`: an `SFTTrainer` subclass and its extra
-    arguments (the alignment pretraining of `tiny_vlm` adds a loss this way).
+    arguments (the alignment pretraining of `tiny_vlm` adds a loss this way; unlearning
+    methods are such subclasses). `transform_rows`: applied to the loaded split first
+    (unlearning keeps the forget modality's rows).
     """
     out = Path(training_args.output_dir)
     if not model_args.model_name_or_path:
@@ -268,6 +271,8 @@ def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig
     # Data: one modality's train split, as prompt/completion (loss on the answer only).
     rows = load_rows(script_args.dataset_name, script_args.dataset_config,
                      script_args.dataset_train_split)
+    if transform_rows is not None:
+        rows = transform_rows(rows)
     own = len(rows)
     rows = mix_augmentation(rows, script_args, training_args.seed)
 
@@ -319,8 +324,9 @@ def train(run: Run) -> TrainOutput:
             "--use_peft, or more GPUs with trainers/accelerate/fsdp.yaml") from None
 
 
-def finish(run: Run, result: TrainOutput) -> None:
-    """Save the checkpoint + processor (LoRA merged on request), model card and record."""
+def finish(run: Run, result: TrainOutput, extra: dict | None = None) -> None:
+    """Save the checkpoint + processor (LoRA merged on request), model card and record
+    (`extra`: further record entries, e.g. the unlearning method)."""
     out, args = run.out, run.training_args
     run.trainer.save_model(str(out))
     if args.process_index == 0:
@@ -330,7 +336,7 @@ def finish(run: Run, result: TrainOutput) -> None:
         if not run.script_args.keep_checkpoints:
             checkpoints.remove_checkpoints(out)
         run.trainer.processing_class.save_pretrained(out)
-        entry = run_record(run, merged, result)
+        entry = run_record(run, merged, result) | (extra or {})
         record.write_record(out, entry)
         if run.final_out is not None:
             checkpoints.replace_dir(out, run.final_out)

@@ -8,11 +8,12 @@ pipeline and the leaderboard read it from this dict.
 from __future__ import annotations
 
 from persona_bench.errors import UserError
-from persona_bench.experiments import augment, multihop, transfer
+from persona_bench.experiments import augment, multihop, transfer, unlearn
 from persona_bench.experiments.base import Arm, Config, Derived, Experiment, Half
 
 EXPERIMENTS: dict[str, Experiment] = {
-    e.name: e for e in (transfer.EXPERIMENT, multihop.EXPERIMENT, augment.EXPERIMENT)
+    e.name: e for e in (transfer.EXPERIMENT, multihop.EXPERIMENT, augment.EXPERIMENT,
+                        unlearn.EXPERIMENT)
 }
 CONFIGS: dict[str, Config] = {c.name: c for e in EXPERIMENTS.values() for c in e.configs}
 # Train-only configs mixed into another config's training (`train --augment NAME`).
@@ -24,7 +25,7 @@ DIRECTIONS: dict[str, tuple[str, str]] = {c.name: (c.trained, c.other)
 
 __all__ = ["AUGMENT_CONFIGS", "CONFIGS", "DEFAULT_EXPERIMENTS", "DIRECTIONS", "EXPERIMENTS",
            "Arm", "Config", "Derived", "Experiment", "Half", "check_config", "experiment_of",
-           "TRACKS", "gen_command", "get_experiment", "track_of", "writer_of"]
+           "TRACKS", "dataset_config_of", "gen_command", "get_experiment", "track_of", "writer_of"]
 
 
 def get_experiment(name: str) -> Experiment:
@@ -62,4 +63,10 @@ def gen_command(config: str) -> str:
 def writer_of(config: str) -> Experiment:
     """The experiment whose `gen` rows hold `config` (a declared or a train-only one)."""
     return next(e for e in EXPERIMENTS.values()
-                if config in e.data_configs or any(c.name == config for c in e.configs))
+                if config in e.data_configs
+                or any(config in (c.name, c.dataset_config) for c in e.configs))
+
+
+def dataset_config_of(config: str) -> str:
+    """The dataset config a registered config reads (itself, unless it shares one)."""
+    return CONFIGS[config].dataset_config if config in CONFIGS else config

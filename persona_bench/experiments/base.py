@@ -37,6 +37,9 @@ class Half:
     all_facts: bool = False  # scored on every fact group (e.g. the name hop), not filtered
     paired: bool = True  # asks the same (persona, fact) pairs as the other paired halves
     asks: str = "all"  # the facts asked of every persona: all | name | attributes
+    distractors: str = ""  # the split whose answers are the likelihood distractors ("": own)
+    higher_is_better: bool | None = True  # of its recall (False: a forget set after
+    # unlearning; None: a reference level, e.g. personas never trained)
 
 
 @dataclass(frozen=True)
@@ -44,19 +47,28 @@ class Config:
     """A dataset config that a model is trained on, and how it is evaluated."""
 
     name: str
-    trained: str  # the modality taught: image | text
+    trained: str  # the modality taught: image | text (image+text: both)
     halves: tuple[Half, ...]
     about: str  # what training on it means, one line
     train_split: str = "train"
     sft: bool = False  # also written as `<name>_sft` (TRL prompt/completion columns)
+    data: str = ""  # the dataset config it reads, when several configs share one ("": name)
+    more_splits: tuple[str, ...] = ()  # further splits it trains on (unlearning's forget set)
+
+    @property
+    def dataset_config(self) -> str:
+        return self.data or self.name
 
     @property
     def other(self) -> str:
-        return next(m for m in MODALITIES if m != self.trained)
+        """The modality not taught (a config taught in both: both)."""
+        others = [m for m in MODALITIES if m not in self.trained.split("+")]
+        return others[0] if others else self.trained
 
     @property
     def splits(self) -> tuple[str, ...]:
-        return (self.train_split, *dict.fromkeys(h.split for h in self.halves))
+        return tuple(dict.fromkeys((self.train_split, *self.more_splits,
+                                    *(h.split for h in self.halves))))
 
     def half(self, role: str) -> Half:
         return next(h for h in self.halves if h.role == role)
@@ -102,11 +114,17 @@ class Experiment:
     arm_list: tuple[Arm, ...] = ()  # default: one arm per config, nothing mixed in
     headline: tuple[str, ...] = ("source", "target", "gap")  # table.md and plot.png
     default: bool = False  # written by `persona-bench gen` unless --experiments says otherwise
+    runner: str = ""  # "module:function" that runs `persona-bench experiment NAME` ("": arms)
 
     @property
     def arms(self) -> tuple[Arm, ...]:
         return self.arm_list or tuple(Arm(c.name, c.name) for c in self.configs)
 
     def row_builder(self) -> Callable[..., Any]:
-        module, func = self.rows.split(":")
-        return getattr(importlib.import_module(f"persona_bench.{module}"), func)
+        return load(self.rows)
+
+
+def load(target: str) -> Callable[..., Any]:
+    """The function named by a declaration's "module:function" (under persona_bench)."""
+    module, func = target.split(":")
+    return getattr(importlib.import_module(f"persona_bench.{module}"), func)
