@@ -61,7 +61,10 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "attributes": ATTRIBUTE_FACTS,
     **{fact: (fact,) for fact in ATTRIBUTE_FACTS},
 }
-PREFIXES = ("", "likelihood_", "base_")  # a side is PREFIX + a role of the config
+# a side is PREFIX + a role of the config: the model's generation and likelihood logs, then
+# the base model's (the untrained model; for unlearning, the model before unlearning)
+PREFIXES = ("", "likelihood_", "base_", "base_likelihood_")
+LIKELIHOOD_SIDES = ("likelihood_", "base_likelihood_")
 OPS: dict[str, Callable[[Any, Any], Any]] = {
     "difference": np.subtract, "ratio": ratio, "product": np.multiply}
 
@@ -74,7 +77,8 @@ def _directions_of_sides() -> dict[str, bool | None]:
         for config in experiment.configs:
             for half in config.halves:
                 up = half.higher_is_better
-                found |= {half.role: up, f"likelihood_{half.role}": up, f"base_{half.role}": None}
+                found |= {half.role: up, f"likelihood_{half.role}": up, f"base_{half.role}": None,
+                          f"base_likelihood_{half.role}": None}
         found |= {d.name: d.higher_is_better for d in experiment.derived}
     return found
 
@@ -196,8 +200,8 @@ def check_dataset(dataset_dir: str | Path, runs: list[EvalRun]) -> tuple[str, di
 def _sides(run: EvalRun, base: EvalRun | None, direction: str) -> dict[str, TaskLog]:
     sides: dict[str, TaskLog] = {}
     roles = CONFIGS[direction].roles
-    for prefix, logs in zip(PREFIXES, (run.tasks, run.likelihood, base.tasks if base else {}),
-                            strict=True):
+    for prefix, logs in zip(PREFIXES, (run.tasks, run.likelihood, base.tasks if base else {},
+                                       base.likelihood if base else {}), strict=True):
         for log in logs.values():
             if log.direction == direction and log.role in roles:
                 sides[prefix + log.role] = log
@@ -205,7 +209,8 @@ def _sides(run: EvalRun, base: EvalRun | None, direction: str) -> dict[str, Task
 
 
 def _half(direction: str, side: str) -> Half:
-    role = next(side.removeprefix(p) for p in PREFIXES[1:] + ("",) if side.startswith(p))
+    role = next(side.removeprefix(p) for p in sorted(PREFIXES, key=len, reverse=True)
+                if side.startswith(p))
     return CONFIGS[direction].half(role)
 
 
@@ -264,7 +269,7 @@ def _points_and_draws(direction: str, sides: dict[str, TaskLog], facts: tuple[st
     points: dict[str, Any] = {}
     draws: dict[str, np.ndarray] = {}
     for side, log in sides.items():
-        side_metric = "correct" if side.startswith("likelihood_") else metric
+        side_metric = "correct" if side.startswith(LIKELIHOOD_SIDES) else metric
         asked = ALL_FACTS if _half(direction, side).all_facts else facts
         correct, total = _tally(log.records, index, asked, side_metric)
         if not total.sum():

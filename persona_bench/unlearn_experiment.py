@@ -205,7 +205,8 @@ def score_models(args: argparse.Namespace, plan: Plan, evals: dict[str, Path]
 
 
 SUMMARY = ("forget_image", "forget_text", "retain_image", "retain_text", "forgetting_image",
-           "forgetting_text", "unlearn_gap_image", "unlearn_gap_text")
+           "forgetting_text", "unlearn_gap_image", "unlearn_gap_text",
+           "likelihood_forgetting_image", "likelihood_forgetting_text")
 
 
 def over_seeds(entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -256,22 +257,31 @@ def table_markdown(results: dict[str, Any]) -> str:
                          + " | ".join(_fmt(m.get(f"likelihood_forget_{x}")) for x in MODALITIES)
                          + " |")
     both = "" if gap else "; none: both were unlearned"
-    lines += ["", "Forgetting (recall lost, before minus after) and the cross-modal gap "
-              f"(forgetting in the unlearned modality minus the other{both}); "
-              "forget quality: KS-test p-value of truth ratios against the retain-only "
-              "reference (higher: closer to never having learned):", "",
-              "| seed | forgetting image | forgetting text | retain drop image | retain drop text"
-              " | unlearning gap | forget quality image | forget quality text |",
-              "|---|---|---|---|---|---|---|---|"]
+    lines += ["", "Forgetting (recall lost, before minus after; paired bootstrap over "
+              "personas) and the cross-modal gap (forgetting in the unlearned modality minus "
+              f"the other{both}), by exact match and by likelihood recall; forget quality: "
+              "KS-test p-value of truth ratios against the retain-only reference (higher: "
+              "closer to never having learned):", "",
+              "| seed | forgetting image | forgetting text | unlearning gap | lik. forgetting "
+              "image | lik. forgetting text | lik. unlearning gap | retain drop image | "
+              "retain drop text | forget quality image | forget quality text |",
+              "|" + "---|" * 11]
     for entry in results["seeds"]:
         m = entry["models"]["unlearned"]["metrics"]
         quality = entry.get("forget_quality") or {}
-        fq = [f"{quality[x]['p_value']:.3f} (n={quality[x]['n']})" if quality.get(x) else "–"
+        fq = [f"{quality[x]['p_value']:.2g} (n={quality[x]['n']})" if quality.get(x) else "–"
               for x in MODALITIES]
-        cells = [_fmt(m.get(k)) for k in ("forgetting_image", "forgetting_text",
-                                          "retain_drop_image", "retain_drop_text")]
-        cells += [_fmt(m.get(gap)) if gap else "–", *fq]
+        cells = [_fmt(m.get("forgetting_image")), _fmt(m.get("forgetting_text")),
+                 _fmt(m.get(gap)) if gap else "–",
+                 _fmt(m.get("likelihood_forgetting_image")),
+                 _fmt(m.get("likelihood_forgetting_text")),
+                 _fmt(m.get(f"likelihood_{gap}")) if gap else "–",
+                 _fmt(m.get("retain_drop_image")), _fmt(m.get("retain_drop_text")), *fq]
         lines.append(f"| {entry['seed']} | " + " | ".join(cells) + " |")
+    lines += ["", "Likelihood chance, 1/(k+1), assumes candidates a model knows nothing of; "
+              "here the distractors are values taught for other personas, so a model that "
+              "never learned a persona ranks them above its true value: compare likelihood "
+              "forget recall with the retain-only model, not with chance."]
     if len(results["seeds"]) > 1:
         lines += ["", f"Mean ± sd over {len(results['seeds'])} seeds:", "",
                   "| model | " + " | ".join(m.replace("_", " ") for m in SUMMARY) + " |",

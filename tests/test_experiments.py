@@ -42,7 +42,8 @@ def test_every_declaration_is_consistent(name):
         assert {h.modality for h in config.halves} <= set(MODALITIES)
         assert experiment_of(config.name) is experiment
     roles = {r for a in experiment.arms for r in CONFIGS[a.config].roles}
-    prefixed = roles | {f"{p}{r}" for p in ("likelihood_", "base_") for r in roles}
+    prefixed = roles | {f"{p}{r}" for p in ("likelihood_", "base_", "base_likelihood_")
+                        for r in roles}
     scored = {d.name for a in experiment.arms for d in experiment_of(a.config).derived}
     derived = {d.name for d in experiment.derived} | scored
     for d in experiment.derived:

@@ -84,7 +84,17 @@ def _derived() -> tuple[Derived, ...]:
                 f"forgetting when asked in {m} minus in {o}: the cross-modal gap when {m} "
                 "was unlearned (positive: the fact survives in the other modality)")
         for m in MODALITIES for o in MODALITIES if o != m)
-    return forgetting + retain_drop + gaps
+    likely = tuple(
+        Derived(f"likelihood_forgetting_{m}", f"base_likelihood_forget_{m}",
+                f"likelihood_forget_{m}", "difference", True,
+                f"likelihood forget recall lost by unlearning, asked from {_ASKED[m]}")
+        for m in MODALITIES)
+    likely_gaps = tuple(
+        Derived(f"likelihood_unlearn_gap_{m}", f"likelihood_forgetting_{m}",
+                f"likelihood_forgetting_{o}", "difference", None,
+                f"likelihood forgetting when asked in {m} minus in {o}")
+        for m in MODALITIES for o in MODALITIES if o != m)
+    return forgetting + retain_drop + gaps + likely + likely_gaps
 
 
 EXPERIMENT = Experiment(
@@ -95,6 +105,7 @@ EXPERIMENT = Experiment(
     derived=_derived(),
     track="unlearning",
     headline=("forget_image", "forget_text", "retain_image", "retain_text", "holdout_image",
-              "holdout_text", "forgetting_image", "forgetting_text"),
+              "holdout_text", "forgetting_image", "forgetting_text",
+              "likelihood_forgetting_image", "likelihood_forgetting_text"),
     runner="unlearn_experiment:run_unlearn_experiment",
 )
