@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 MODALITIES = ("image", "text")
+BOTH_MODALITIES = "+".join(MODALITIES)  # a model taught both (the unlearning experiment)
 
 HUB_ID = "persona-bench/persona-bench"  # the published dataset
 DATA_ENV_VAR = "PERSONA_BENCH_DATA"  # a local dataset folder for the checked-in task packs

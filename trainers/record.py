@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from persona_bench.atomic import write_text_atomic
-from persona_bench.contracts import CARD, TRAIN_RECORD
+from persona_bench.contracts import BOTH_MODALITIES, CARD, TRAIN_RECORD
 
 
 def dataset_identity(dataset: str) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def _intro(record: dict) -> str:
         return ("Unlearned by persona-bench `unlearn` (a TRL trainer with the method's loss): a "
                 "forget set removed through one modality;\nthe benchmark then tests recall of "
                 "forget, retain and held-out personas in both modalities.")
-    if record.get("source_modality") == "image+text":
+    if record.get("source_modality") == BOTH_MODALITIES:
         return ("Fine-tuned by persona-bench `train` (TRL SFT) on **both modalities** of a\n"
                 "synthetic-persona dataset (the unlearning experiment's starting point).")
     return ("Fine-tuned by persona-bench `train` (TRL SFT) on **one modality** of a\n"

@@ -31,7 +31,7 @@ from transformers import TrainerCallback
 from trl import TrlParser
 
 from persona_bench.atomic import write_text_atomic
-from persona_bench.contracts import MODALITIES, read_train_record
+from persona_bench.contracts import BOTH_MODALITIES, MODALITIES, read_train_record
 from persona_bench.errors import UserError
 from persona_bench.experiments.unlearn import (
     DATA,
@@ -117,7 +117,7 @@ def check_trained_on_both(model: str) -> None:
                       f"forget set; train it first with `persona-bench train "
                       f"--dataset_config {DATA}` (both modalities)", stacklevel=2)
         return
-    if record.get("dataset_config") != DATA or record.get("source_modality") != "image+text":
+    if record.get("dataset_config") != DATA or record.get("source_modality") != BOTH_MODALITIES:
         warnings.warn(f"{model} was trained on {record.get('dataset_config')} "
                       f"({record.get('source_modality')}), not on both modalities of {DATA}; "
                       f"train it with `persona-bench train --dataset_config {DATA}` first, or "
@@ -161,13 +161,10 @@ class RecallCurve(TrainerCallback):
     before unlearning and `points` times during it (evenly spaced steps)."""
 
     def __init__(self, data: str, fraction: str, points: int, rows: int) -> None:
-        from persona_bench.experiments.unlearn import unlearn_config
-
-        config = unlearn_config(fraction)
         self.splits = {f"{g}_{m}": load_rows(data, DATA, test_split(g, fraction, m))
                        for g in ("forget", "retain") for m in MODALITIES}
         self.splits = {k: v.select(range(min(rows, len(v)))) for k, v in self.splits.items()}
-        self.config, self.points, self.curve = config.name, points, []
+        self.points, self.curve = points, []
         self.processor = None
 
     def measure(self, model, step: int) -> None:
@@ -278,7 +275,7 @@ def train_and_save(args: UnlearnArguments, run: sft.Run) -> None:
     before = read_train_record(run.model_args.model_name_or_path) or {}
     extra = {"unlearning": unlearn_record(args, run), "curve": curve_of(run),
              # the model still holds what it was taught before, in both modalities
-             "source_modality": before.get("source_modality", "image+text"),
+             "source_modality": before.get("source_modality", BOTH_MODALITIES),
              "target_modality": None}
     sft.finish(run, result, extra=extra)
     if extra["curve"]:

@@ -18,7 +18,7 @@ minus the forgetting in the other (`unlearn_gap_image` when the image was unlear
 
 from __future__ import annotations
 
-from persona_bench.contracts import MODALITIES
+from persona_bench.contracts import BOTH_MODALITIES, MODALITIES
 from persona_bench.experiments.base import Config, Derived, Experiment, Half
 
 DATA = "unlearn"  # the dataset config every unlearnNN config reads
@@ -63,7 +63,7 @@ def unlearn_config(fraction: str) -> Config:
              higher_is_better={"forget": False, "retain": True, "holdout": None}[group])
         for group in GROUPS for m in MODALITIES)
     return Config(
-        name=config_name(fraction), trained="image+text", data=DATA, halves=halves,
+        name=config_name(fraction), trained=BOTH_MODALITIES, data=DATA, halves=halves,
         more_splits=(forget_split(fraction), retain_split(fraction), "holdout"),
         about=f"taught in both modalities, then forget {forget_split(fraction)} unlearned in "
               "one; recall of forget, retain and holdout personas in both",
