@@ -110,15 +110,15 @@ def experiments_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # --- unlearning: a tiny VLM taught the `unlearn` config in both modalities, built once --------
 
-UNLEARN_TRAIN = ["--num_train_epochs", "15", "--save_strategy", "no", "--disable_tqdm", "true",
+UNLEARN_TRAIN = ["--num_train_epochs", "10", "--save_strategy", "no", "--disable_tqdm", "true",
                  "--logging_steps", "100", "--report_to", "none"]
 
 
 @pytest.fixture(scope="session")
 def unlearn_vlm_dir(tiny_vlm_dir: Path, experiments_data_dir: Path,
                     tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`tiny_vlm_dir` taught every trained persona of `experiments_data_dir` (3 personas,
-    both modalities): the model the unlearning tests forget from."""
+    """`tiny_vlm_dir` taught (10 epochs) every trained persona of `experiments_data_dir`
+    (3 personas, both modalities): the model the unlearning tests forget from."""
     from persona_bench.cli import main
 
     out = tmp_path_factory.mktemp("models") / "unlearn-both"

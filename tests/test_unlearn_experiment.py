@@ -14,7 +14,7 @@ from persona_bench.contracts import MODALITIES
 
 UNLEARN = ("--max_steps 6 --learning_rate 1e-3 --per_device_train_batch_size 4 "
            "--save_strategy no --disable_tqdm true --report_to none")
-RETRAIN = "--num_train_epochs 5 --save_strategy no --disable_tqdm true --report_to none"
+RETRAIN = "--num_train_epochs 3 --save_strategy no --disable_tqdm true --report_to none"
 
 
 @pytest.fixture(scope="module")
