@@ -43,7 +43,15 @@ class Case:
 
 # The demo's recipe before issue 14, for the "before / after" comparison.
 OLD_RECIPE = ("--pretrain-tasks", "caption", "facts", "--pretrain-steps", "300",
-              "--patch-size", "8", "--align-weight", "0", "--train-args=--train_projector true")
+              "--patch-size", "8", "--align-weight", "0", "--epochs", "30",
+              "--train-args=--train_projector true")
+# The first issue-14 recipe: the same stages with a 30-epoch fine-tune.
+FIRST_RECIPE = ("--epochs", "30")
+# The alternative of the second issue-14 session: one shared question per alignment step,
+# centred states; the fine-tune trains the upper half of the LM only, at a higher rate.
+SHARED = ("--align-question", "shared", "--align-centre")
+UPPER = (*SHARED, "--train-args=--train_projector false --freeze_lm_layers 2 "
+         "--learning_rate 3e-3")
 DEMO_RECIPE = Case("demo recipe")
 
 # Experiments by name: the table they fill, and their cases (registration, not branches).
@@ -58,6 +66,12 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
     )),
     "before": ("The demo recipe before issue 14, both directions", (
         Case("recipe before issue 14", OLD_RECIPE),)),
+    "first": ("The first issue-14 recipe (the demo default before this one), img2text", (
+        Case("first issue-14 recipe", FIRST_RECIPE, ("img2text",)),)),
+    "upper": ("Shared-question centred alignment, and training only the upper LM half", (
+        Case("shared centred alignment, upper half", UPPER),
+        Case("shared centred alignment, whole LM", SHARED, ("img2text",)),
+    )),
     "size": ("Transfer vs model size, img2text", (
         DEMO_RECIPE, Case("s (~30M)", ("--size", "s"), ("img2text",)))),
 }
@@ -150,7 +164,7 @@ def _plain(iv: Interval) -> list[float | None]:
 def score_row(folder: Path, direction: str) -> dict:
     run = folder / "run"
     results = finished_results(run / direction / "eval")
-    base = finished_results(run / "base_eval" / direction)
+    base = finished_results(run / direction / "base_eval")
     score = score_results(results, direction, base, dataset=folder / "data")
     group = score.directions[direction].groups["all"]
     return {"direction": direction, "chance": group.chance,

@@ -8,7 +8,8 @@ import pytest
 from datasets import load_dataset
 
 from persona_bench.cli import main as cli
-from persona_bench.trainers.align import pairs_by_persona
+from persona_bench.persona_gen.rows import TEXT_PREFIX
+from persona_bench.trainers.align import KNOWN_QUESTIONS, ask, pairs_by_persona
 
 
 def test_pairs_index_every_pool_persona_in_both_modalities(dataset_dir):
@@ -23,6 +24,29 @@ def test_pairs_index_every_pool_persona_in_both_modalities(dataset_dir):
         assert {len(r["images"]) for r in pool.select(sides["text"])} == {0}
 
 
+def test_ask_swaps_only_the_question_of_a_pool_row(dataset_dir):
+    pool = load_dataset(str(dataset_dir), "pretrain", split="train")
+    question = "Where was this person born?"
+    for sides in list(pairs_by_persona(pool).values())[:3]:
+        image, text = pool[sides["image"][0]], pool[sides["text"][0]]
+        assert ask(image, question)["messages"][0]["content"] == question
+        asked = ask(text, question)["messages"][0]["content"]
+        assert asked.startswith(TEXT_PREFIX) and asked.endswith(f". {question}")
+        kept = asked.removesuffix(question)  # the description, unchanged
+        assert text["question"].removeprefix(kept) in KNOWN_QUESTIONS
+        assert ask(text, question)["messages"][1:] == text["messages"][1:]
+
+
+def test_shared_question_alignment_trains_and_is_recorded(dataset_dir, tmp_path):
+    out = tmp_path / "aligned"
+    assert cli(["tiny-vlm", "--out", str(out), "--pretrain", "--data", str(dataset_dir),
+                "--patch_size", "16", "--align_weight", "1", "--align_personas", "2",
+                "--align_question", "shared", "--pretrain_steps", "1", "--pretrain_args",
+                "--per_device_train_batch_size 2 --save_strategy no"]) == 0
+    record = json.loads((out / "persona_train.json").read_text())
+    assert record["base_record"]["align"]["question"] == "shared"
+
+
 def test_alignment_pretraining_adds_its_loss_and_records_it(dataset_dir, tmp_path, capsys):
     out = tmp_path / "aligned"
     assert cli(["tiny-vlm", "--out", str(out), "--pretrain", "--data", str(dataset_dir),
@@ -31,7 +55,9 @@ def test_alignment_pretraining_adds_its_loss_and_records_it(dataset_dir, tmp_pat
                 "--per_device_train_batch_size 2 --logging_steps 1 --save_strategy no"]) == 0
     assert "'align_loss'" in capsys.readouterr().out
     record = json.loads((out / "persona_train.json").read_text())
-    assert record["base_record"]["align"] == {"weight": 1.0, "personas": 4, "temperature": 0.1}
+    assert record["base_record"]["align"] == {"weight": 1.0, "personas": 4, "temperature": 0.1,
+                                              "question": "own", "centre": False,
+                                              "layers": 0}
     assert record["global_step"] == 2
 
 

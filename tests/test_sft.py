@@ -138,6 +138,27 @@ def test_freeze_switches_full(tiny_vlm_dir, dataset_dir, tmp_path, flags, traine
             assert counts[part]["trainable"] == counts[part]["total"]
 
 
+def test_freeze_lm_layers_trains_the_upper_layers_only(tiny_vlm_dir, dataset_dir, tmp_path):
+    run = prepared(tiny_vlm_dir, dataset_dir, tmp_path / "o", "--freeze_lm_layers", "1")
+    model = run.trainer.model
+    _, layers = parts.decoder_layers(model)
+    assert not any(p.requires_grad for p in model.get_input_embeddings().parameters())
+    assert not any(p.requires_grad for p in layers[0].parameters())
+    assert all(p.requires_grad for layer in layers[1:] for p in layer.parameters())
+    assert all(p.requires_grad for p in model.get_output_embeddings().parameters())
+    assert any(p.requires_grad for n, p in model.named_parameters()
+               if "multi_modal_projector" in n)  # the other switches are unchanged
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--freeze_lm_layers", "99"], "--freeze_lm_layers must be in [0, "),
+    (["--freeze_lm_layers", "1", "--use_peft"], "--freeze_lm_layers applies to full"),
+])
+def test_freeze_lm_layers_bad_input_is_one_line(extra, message, tiny_vlm_dir, dataset_dir,
+                                                tmp_path, capsys):
+    fails(capsys, argv(tiny_vlm_dir, dataset_dir, tmp_path / "o", "img2text", *extra), message)
+
+
 def test_freeze_switches_lora(tiny_vlm_dir, dataset_dir, tmp_path):
     run = prepared(tiny_vlm_dir, dataset_dir, tmp_path / "o", "--use_peft", "--lora_r", "4")
     trainable = [n for n, p in run.trainer.model.named_parameters() if p.requires_grad]

@@ -8,8 +8,19 @@ than those of two different people). `AlignSFTTrainer` adds, to every SFT step, 
 symmetric InfoNCE loss (as in CLIP) over a batch of pool personas: the language model's
 state at the last prompt position of an image question must be closer to the state of a
 text question about the *same* persona than to those of the other personas in the batch,
-at every language-model layer. The two sides ask different questions, so only the
-person can match them. It only ever sees the disjoint pool.
+at every language-model layer. It only ever sees the disjoint pool.
+
+`question="own"`: each side keeps its row's own question; the two sides ask different
+questions, so only the person can match them, but the loss then also pushes the question
+out of the state the answer is read from. `question="shared"`: one fact question per step
+is asked of every persona on both sides (the row's question swapped for it): question text
+still cannot match a pair, and the state may keep which fact is asked. This is the
+condition transfer needs: the same question about the same person, through either route,
+reaches the same state.
+
+`centre`: subtract, per modality and layer, the batch mean before the cosine. What all
+personas of a batch share (the question asked, the modality) then costs the loss nothing,
+so it need not be pushed out of the state; only what tells the persons apart is aligned.
 """
 
 from __future__ import annotations
@@ -22,7 +33,13 @@ from datasets import Dataset
 from torch.nn import functional as F
 from trl import SFTTrainer
 
+from persona_bench.persona_gen.vocab import APPEARANCE_QUESTIONS, QUESTIONS
 from persona_bench.prompting import build_prompt, encode_prompts
+
+QUESTION_MODES = ("own", "shared")
+# Every question a pool row can end with, longest first (a suffix match finds the whole one).
+KNOWN_QUESTIONS = sorted({q for qs in QUESTIONS.values() for q in qs}
+                         | set(APPEARANCE_QUESTIONS.values()), key=len, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,20 @@ class AlignConfig:
     weight: float = 1.0
     personas: int = 8
     temperature: float = 0.1
+    question: str = "own"  # QUESTION_MODES
+    centre: bool = False
+    layers: int = 0  # align the outputs of the first `layers` LM layers only (0: all)
+
+
+def ask(row: dict, question: str) -> dict:
+    """`row` with its user question (the end of its prompt) replaced by `question`."""
+    content = row["messages"][0]["content"]
+    own = next((q for q in KNOWN_QUESTIONS if content.endswith(q)), None)
+    if own is None:
+        raise ValueError(f"no known question ends the pool prompt {content!r}")
+    messages = [{**row["messages"][0], "content": content[: -len(own)] + question},
+                *row["messages"][1:]]
+    return {**row, "messages": messages}
 
 
 def pairs_by_persona(rows: Dataset) -> dict[str, dict[str, list[int]]]:
@@ -69,14 +100,20 @@ class AlignSFTTrainer(SFTTrainer):
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
         hidden = model(**inputs, output_hidden_states=True, use_cache=False).hidden_states
-        return torch.stack([h[:, -1] for h in hidden[1:]])
+        return torch.stack([h[:, -1] for h in hidden[1:][: self.align.layers or None]])
 
     def alignment_loss(self, model) -> torch.Tensor:
         personas = self.align_rng.sample(sorted(self.align_index),
                                          min(self.align.personas, len(self.align_index)))
         sides = [[self.align_rows[self.align_rng.choice(self.align_index[p][m])]
                   for p in personas] for m in ("image", "text")]
-        a, b = (F.normalize(self._last_states(model, rows), dim=-1) for rows in sides)
+        if self.align.question == "shared":
+            asked = self.align_rng.choice(QUESTIONS[self.align_rng.choice(sorted(QUESTIONS))])
+            sides = [[ask(row, asked) for row in rows] for rows in sides]
+        a, b = (self._last_states(model, rows) for rows in sides)
+        if self.align.centre:
+            a, b = (x - x.mean(1, keepdim=True) for x in (a, b))
+        a, b = F.normalize(a, dim=-1), F.normalize(b, dim=-1)
         logits = a @ b.transpose(1, 2) / self.align.temperature  # layers x batch x batch
         target = torch.arange(len(personas), device=logits.device).expand(len(logits), -1)
         flat = target.reshape(-1)

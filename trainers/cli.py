@@ -74,6 +74,13 @@ def tiny_vlm_parser() -> ArgumentParser:
                         help="pool personas per alignment batch (the InfoNCE negatives)")
     parser.add_argument("--align-temperature", type=float, default=ALIGN_TEMPERATURE,
                         help="softmax temperature of the alignment loss")
+    parser.add_argument("--align-question", choices=("own", "shared"), default="own",
+                        help="own: each side keeps its row's question; shared: one fact "
+                        "question per step on both sides (trainers/align.py)")
+    parser.add_argument("--align-centre", action="store_true",
+                        help="centre the states per modality over the alignment batch first")
+    parser.add_argument("--align-layers", type=int, default=0,
+                        help="align the outputs of the first N language-model layers (0: all)")
     parser.add_argument("--pretrain-args", default="",
                         help="extra trainers/sft.py arguments for the alignment stage, one string")
     return parser

@@ -55,6 +55,29 @@ def set_trainable(model: nn.Module, train: dict[str, bool]) -> None:
         param.requires_grad_(train[family.part_of(name)])
 
 
+def decoder_layers(model: nn.Module) -> tuple[str, nn.ModuleList]:
+    """Path and modules of the language model's decoder layers (the longest `layers` list)."""
+    family = family_of(model)
+    found = [(name, m) for name, m in model.named_modules()
+             if isinstance(m, nn.ModuleList) and name.rsplit(".", 1)[-1] == "layers"
+             and family.part_of(name) == "language_model"]
+    if not found:
+        raise UserError(f"cannot find the decoder layers of {type(model).__name__}")
+    return max(found, key=lambda item: len(item[1]))
+
+
+def freeze_lower_layers(model: nn.Module, layers: int) -> None:
+    """Freeze the input embeddings and the first `layers` decoder layers of the LM."""
+    if layers == 0:
+        return
+    _, modules = decoder_layers(model)
+    if not 0 < layers <= len(modules):
+        raise UserError(f"--freeze_lm_layers must be in [0, {len(modules)}] (the decoder layers "
+                        f"of {type(model).__name__}), got {layers}")
+    for module in (model.get_input_embeddings(), *modules[:layers]):
+        module.requires_grad_(False)
+
+
 def part_roots(model: nn.Module, part: str) -> list[str]:
     """Highest module paths that lie wholly inside `part` (PEFT `modules_to_save` entries)."""
     family = family_of(model)

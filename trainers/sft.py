@@ -55,6 +55,9 @@ class PersonaScriptArguments(ScriptArguments):
     train_language_model: bool = field(
         default=True,
         metadata={"help": "Train the language model (with --use_peft: LoRA adapters on it)."})
+    freeze_lm_layers: int = field(
+        default=0, metadata={"help": "Freeze the language model's input embeddings and its "
+                             "first N decoder layers (full fine-tuning only; 0: none)."})
     merge_lora: bool = field(default=False, metadata={"help": "Save LoRA merged into the model."})
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Replace a finished or interrupted run in --output_dir."})
@@ -294,6 +297,10 @@ def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig
             raise UserError("nothing to train: enable --train_language_model, --train_projector "
                             "or --train_vision_tower")
         parts.set_trainable(model, train)
+        parts.freeze_lower_layers(model, script_args.freeze_lm_layers)
+    elif script_args.freeze_lm_layers:
+        raise UserError("--freeze_lm_layers applies to full fine-tuning; with --use_peft pick "
+                        "the adapted layers with --lora_target_modules")
     num_parameters = sum(p.numel() for p in model.parameters())
     if training_args.learning_rate is None:
         training_args.learning_rate = default_learning_rate(num_parameters, model_args.use_peft)
