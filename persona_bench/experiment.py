@@ -215,6 +215,13 @@ def arm_entry(seeded: SeededArm, score: dict[str, Any], headline: tuple[str, ...
             "groups": groups, "warnings": score["warnings"]}
 
 
+def mean_sd(values: list[float]) -> dict[str, Any]:
+    """Mean and standard deviation of a metric over seeds (None where undefined)."""
+    return {"mean": statistics.fmean(values) if values else None,
+            "sd": statistics.stdev(values) if len(values) > 1 else None,
+            "seeds": len(values)}
+
+
 def over_seeds(arms: list[dict[str, Any]], headline: tuple[str, ...]) -> dict[str, Any]:
     """Per arm and headline metric: mean and standard deviation over seeds."""
     summary: dict[str, Any] = {}
@@ -224,22 +231,17 @@ def over_seeds(arms: list[dict[str, Any]], headline: tuple[str, ...]) -> dict[st
         for metric in headline:
             values = [a["headline"][metric]["value"] for a in mine
                       if a["headline"].get(metric) and a["headline"][metric]["value"] is not None]
-            summary[name][metric] = {
-                "mean": statistics.fmean(values) if values else None,
-                "sd": statistics.stdev(values) if len(values) > 1 else None,
-                "seeds": len(values)}
+            summary[name][metric] = mean_sd(values)
         changes = [a["change_vs_none"]["gap"]["value"] for a in mine
                    if a.get("change_vs_none") and a["change_vs_none"].get("gap")
                    and a["change_vs_none"]["gap"]["value"] is not None]
         if changes:
-            summary[name]["gap_change_vs_none"] = {
-                "mean": statistics.fmean(changes),
-                "sd": statistics.stdev(changes) if len(changes) > 1 else None,
-                "seeds": len(changes)}
+            summary[name]["gap_change_vs_none"] = mean_sd(changes)
     return summary
 
 
-def _fmt(v: dict | None) -> str:
+def fmt_cell(v: dict | None) -> str:
+    """`value [low, high]` of a results.json interval, `–` when undefined."""
     if not v or v.get("value") is None:
         return "–"
     if v.get("low") is None:
@@ -265,10 +267,10 @@ def table_markdown(results: dict[str, Any]) -> str:
     for arm in results["arms"]:
         group = arm["groups"]["all"]
         lik = group["likelihood_chance"]
-        base = [_fmt(group["metrics"].get(m)) for m in ("base_source", "base_target")]
+        base = [fmt_cell(group["metrics"].get(m)) for m in ("base_source", "base_target")]
         cells = [arm["arm"], str(arm["seed"]), f"{group['chance']:.3f}",
                  f"{lik:.3f}" if lik is not None else "–", *base,
-                 *(_fmt(arm["headline"].get(m)) for m in headline)]
+                 *(fmt_cell(arm["headline"].get(m)) for m in headline)]
         lines.append("| " + " | ".join(cells) + " |")
     changed = [a for a in results["arms"] if a.get("change_vs_none")]
     if changed:
@@ -278,8 +280,9 @@ def table_markdown(results: dict[str, Any]) -> str:
                   "|---|---|---|---|---|---|"]
         for arm in changed:
             c = arm["change_vs_none"]
+            cells = [fmt_cell(c.get(m)) for m in ("source", "target", "gap")]
             lines.append(f"| {arm['arm']} | {arm['seed']} | {c['against']} | "
-                         + " | ".join(_fmt(c.get(m)) for m in ("source", "target", "gap")) + " |")
+                         + " | ".join(cells) + " |")
     if results["seeds"] > 1:
         columns = list(dict.fromkeys(m for v in results["over_seeds"].values() for m in v))
         lines += ["", f"Mean ± sd over {results['seeds']} seeds:", "",
@@ -298,7 +301,6 @@ def table_markdown(results: dict[str, Any]) -> str:
 def plot_png(results: dict[str, Any]) -> bytes:
     """Grouped bars: each headline recall per config (mean over seeds), CI or sd whiskers,
     with the chance level as a dashed line."""
-    import io
 
     import matplotlib
 
@@ -335,6 +337,15 @@ def plot_png(results: dict[str, Any]) -> bytes:
     ax.set_ylabel(f"recall ({results['metric']} match; likelihood: rank 1)")
     whiskers = "95% CI over personas" if results["seeds"] == 1 else "± sd over seeds"
     ax.set_title(f"{experiment.name} ({whiskers})", fontsize=10)
+    return png_bytes(fig, ax)
+
+
+def png_bytes(fig, ax) -> bytes:
+    """The figure as PNG (legend outside on the right), closed afterwards."""
+    import io
+
+    import matplotlib.pyplot as plt
+
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     buffer = io.BytesIO()

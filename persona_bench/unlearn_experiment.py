@@ -46,6 +46,7 @@ from persona_bench.contracts import (
     read_train_record,
 )
 from persona_bench.errors import UserError
+from persona_bench.experiment import fmt_cell, mean_sd, png_bytes
 from persona_bench.experiments import get_experiment
 from persona_bench.experiments.unlearn import (
     DATA,
@@ -219,19 +220,8 @@ def over_seeds(entries: list[dict[str, Any]]) -> dict[str, Any]:
                       if name in e["models"] and metric in e["models"][name]["metrics"]
                       and e["models"][name]["metrics"][metric]["value"] is not None]
             if values:
-                summary[name][metric] = {
-                    "mean": statistics.fmean(values),
-                    "sd": statistics.stdev(values) if len(values) > 1 else None,
-                    "seeds": len(values)}
+                summary[name][metric] = mean_sd(values)
     return summary
-
-
-def _fmt(v: dict | None) -> str:
-    if not v or v.get("value") is None:
-        return "–"
-    if v.get("low") is None:
-        return f"{v['value']:.3f}"
-    return f"{v['value']:.3f} [{v['low']:.3f}, {v['high']:.3f}]"
 
 
 def gap_metric(modality: str) -> str | None:
@@ -253,8 +243,8 @@ def table_markdown(results: dict[str, Any]) -> str:
         for name, model in entry["models"].items():
             m = model["metrics"]
             lines.append(f"| {name} | {entry['seed']} | {model['chance']:.3f} | "
-                         + " | ".join(_fmt(m.get(c)) for c in cols) + " | "
-                         + " | ".join(_fmt(m.get(f"likelihood_forget_{x}")) for x in MODALITIES)
+                         + " | ".join(fmt_cell(m.get(c)) for c in cols) + " | "
+                         + " | ".join(fmt_cell(m.get(f"likelihood_forget_{x}")) for x in MODALITIES)
                          + " |")
     both = "" if gap else "; none: both were unlearned"
     lines += ["", "Forgetting (recall lost, before minus after; paired bootstrap over "
@@ -271,12 +261,12 @@ def table_markdown(results: dict[str, Any]) -> str:
         quality = entry.get("forget_quality") or {}
         fq = [f"{quality[x]['p_value']:.2g} (n={quality[x]['n']})" if quality.get(x) else "–"
               for x in MODALITIES]
-        cells = [_fmt(m.get("forgetting_image")), _fmt(m.get("forgetting_text")),
-                 _fmt(m.get(gap)) if gap else "–",
-                 _fmt(m.get("likelihood_forgetting_image")),
-                 _fmt(m.get("likelihood_forgetting_text")),
-                 _fmt(m.get(f"likelihood_{gap}")) if gap else "–",
-                 _fmt(m.get("retain_drop_image")), _fmt(m.get("retain_drop_text")), *fq]
+        cells = [fmt_cell(m.get("forgetting_image")), fmt_cell(m.get("forgetting_text")),
+                 fmt_cell(m.get(gap)) if gap else "–",
+                 fmt_cell(m.get("likelihood_forgetting_image")),
+                 fmt_cell(m.get("likelihood_forgetting_text")),
+                 fmt_cell(m.get(f"likelihood_{gap}")) if gap else "–",
+                 fmt_cell(m.get("retain_drop_image")), fmt_cell(m.get("retain_drop_text")), *fq]
         lines.append(f"| {entry['seed']} | " + " | ".join(cells) + " |")
     lines += ["", "Likelihood chance, 1/(k+1), assumes candidates a model knows nothing of; "
               "here the distractors are values taught for other personas, so a model that "
@@ -300,7 +290,6 @@ def table_markdown(results: dict[str, Any]) -> str:
 def plot_png(results: dict[str, Any]) -> bytes:
     """Forget and retain recall in each modality against unlearning steps (seed 0's curve),
     with the holdout level of the final model as the "never learned" line."""
-    import io
 
     import matplotlib
 
@@ -329,12 +318,7 @@ def plot_png(results: dict[str, Any]) -> bytes:
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(f"{results['method']}: forget {results['forget_split']} through "
                  f"{results['forget_modality']}", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    return buffer.getvalue()
+    return png_bytes(fig, ax)
 
 
 def add_to_board(args: argparse.Namespace, plan: Plan, command: str) -> None:
