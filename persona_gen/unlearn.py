@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from persona_bench.contracts import MODALITIES
 from persona_bench.errors import UserError
+from persona_bench.experiments import DIRECTIONS
 from persona_bench.experiments.unlearn import (
     DATA,
     FRACTIONS,
@@ -54,10 +55,14 @@ def forget_sets(trained: Sequence[str]) -> dict[str, list[str]]:
 
 
 def _both_modalities(people: Sequence[PersonaMedia], seed: int) -> dict[str, list[dict]]:
-    """The train rows of both directions, and the held-out test rows in each modality."""
-    image, text = (direction_splits(d, list(people), seed) for d in ("img2text", "text2img"))
-    return {"train": image["train"] + text["train"], "test_image": image["test_source"],
-            "test_text": image["test_target"]}
+    """The train rows of both directions, and the held-out test rows in each modality (a
+    direction's `test_source` asks in the modality it trains)."""
+    rows: dict[str, list[dict]] = {"train": []}
+    for name, (trained, _) in DIRECTIONS.items():
+        splits = direction_splits(name, list(people), seed)
+        rows["train"] += splits["train"]
+        rows[f"test_{trained}"] = splits["test_source"]
+    return rows
 
 
 def unlearn_rows(ctx: GenContext) -> dict[str, dict[str, list[dict]]]:

@@ -43,9 +43,8 @@ from persona_bench.experiments.unlearn import (
 from persona_bench.trainers import sft
 from persona_bench.trainers.loading import as_prompt_completion, load_rows, load_vlm
 from persona_bench.trainers.unlearning import METHODS, UnlearnSettings, get_method
-from persona_bench.trainers.unlearning.base import NonFiniteLoss
+from persona_bench.trainers.unlearning.base import FORGET_MODALITIES, NonFiniteLoss
 
-FORGET_MODALITIES = (*MODALITIES, "both")
 CURVE = "curve.json"
 
 

@@ -23,6 +23,9 @@ from datasets import Dataset
 from torch.nn import functional as F
 from trl import SFTTrainer
 
+from persona_bench.contracts import MODALITIES
+
+FORGET_MODALITIES = (*MODALITIES, "both")  # how the forget set can be presented
 # Collator keys that are not model inputs (TRL adds masks for its own loss).
 NOT_INPUTS = ("labels", "completion_mask", "assistant_masks")
 
@@ -80,7 +83,7 @@ class UnlearnTrainer(SFTTrainer):
     about: ClassVar[str] = ""
     uses: ClassVar[tuple[str, ...]] = ()  # the `UnlearnSettings` fields it reads
     needs_reference: ClassVar[bool] = False
-    modalities: ClassVar[tuple[str, ...]] = ("image", "text", "both")  # --forget_modality
+    modalities: ClassVar[tuple[str, ...]] = FORGET_MODALITIES  # what --forget_modality may be
 
     def __init__(self, *args, retain_rows: Dataset, settings: UnlearnSettings,
                  reference: torch.nn.Module | None = None, seed: int = 0, **kwargs) -> None:
