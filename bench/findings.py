@@ -26,6 +26,7 @@ import torch
 from torch.nn import functional as F
 
 from persona_bench.atomic import write_text_atomic
+from persona_bench.experiment import mean_sd
 from persona_bench.leaderboards.bootstrap import Interval
 from persona_bench.leaderboards.scoring import score_results
 from persona_bench.pipeline import DEMO, DIRECTIONS, demo, demo_parser
@@ -41,15 +42,17 @@ class Case:
     directions: tuple[str, ...] = DIRECTIONS
 
 
+# Earlier recipes spell out every flag that has changed since, so they stay what they were.
 # The demo's recipe before issue 14, for the "before / after" comparison.
-OLD_RECIPE = ("--pretrain-tasks", "caption", "facts", "--pretrain-steps", "300",
+OLD_RECIPE = ("--no-word-tokens", "--pretrain-tasks", "caption", "facts", "--pretrain-steps", "300",
               "--patch-size", "8", "--align-weight", "0", "--epochs", "30",
               "--train-args=--train_projector true")
-# The first issue-14 recipe: the same stages with a 30-epoch fine-tune.
-FIRST_RECIPE = ("--epochs", "30")
+# The first issue-14 recipe: byte-level BPE, every LM layer aligned, a 30-epoch fine-tune.
+FIRST_RECIPE = ("--no-word-tokens", "--align-layers", "0", "--epochs", "30")
 # The alternative of the second issue-14 session: one shared question per alignment step,
 # centred states; the fine-tune trains the upper half of the LM only, at a higher rate.
-SHARED = ("--align-question", "shared", "--align-centre")
+SHARED = ("--no-word-tokens", "--align-layers", "0", "--align-question", "shared",
+          "--align-centre")
 UPPER = (*SHARED, "--train-args=--train_projector false --freeze_lm_layers 2 "
          "--learning_rate 3e-3")
 DEMO_RECIPE = Case("demo recipe")
@@ -58,8 +61,11 @@ DEMO_RECIPE = Case("demo recipe")
 # A case shared by two experiments (same label) is run once.
 EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
     "recipe": ("The demo recipe (`persona-bench demo`), both directions", (DEMO_RECIPE,)),
-    "alignment": ("Transfer vs alignment (loss on/off, pretraining steps), img2text", (
+    "tokenizer": ("Word-level answer tokens vs the plain byte-level BPE, img2text", (
+        DEMO_RECIPE, Case("plain byte-level BPE", ("--no-word-tokens",), ("img2text",)))),
+    "alignment": ("Transfer vs alignment (where, on/off, pretraining steps), img2text", (
         DEMO_RECIPE,
+        Case("alignment on every LM layer", ("--align-layers", "0"), ("img2text",)),
         Case("no alignment loss", ("--align-weight", "0"), ("img2text",)),
         Case(f"{DEMO['pretrain_steps'] // 4} alignment steps",
              ("--pretrain-steps", str(DEMO["pretrain_steps"] // 4)), ("img2text",)),
@@ -75,7 +81,7 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
     "size": ("Transfer vs model size, img2text", (
         DEMO_RECIPE, Case("s (~30M)", ("--size", "s"), ("img2text",)))),
 }
-DEFAULT_EXPERIMENTS = ("recipe", "alignment")
+DEFAULT_EXPERIMENTS = ("recipe", "tokenizer", "alignment")
 METRICS = ("source", "target", "gap", "likelihood_source", "likelihood_target", "seen",
            "base_target")
 
@@ -95,9 +101,16 @@ def run_case(out: Path, case: Case, seed: int) -> dict:
     result_file = folder / "findings.json"
     if result_file.is_file():
         result = json.loads(result_file.read_text())
-        if "identification" not in result:  # a run from before this measurement existed
+        if result["args"] != list(case.args):
+            raise SystemExit(f"{folder} was run with {result['args']}, not {list(case.args)}: "
+                             "pass another --out (or remove that folder)")
+        stale = "identification" not in result or "answer_type" not in result["rows"][0]
+        if "identification" not in result:  # runs from before these measurements existed
             result["identification"] = identification(
                 folder / f"tiny-vlm-{args_size(case)}", folder / "data")
+        for row in result["rows"]:
+            row.setdefault("answer_type", answer_types(folder, row["direction"]))
+        if stale:
             write_text_atomic(result_file, json.dumps(result, indent=2) + "\n")
         return result
     direction = "both" if set(case.directions) == set(DIRECTIONS) else case.directions[0]
@@ -107,7 +120,8 @@ def run_case(out: Path, case: Case, seed: int) -> dict:
     size = args_size(case)
     result = {"label": case.label, "args": list(case.args), "seed": seed,
               "identification": identification(folder / f"tiny-vlm-{size}", folder / "data"),
-              "rows": [score_row(folder, d) for d in case.directions],
+              "rows": [{**score_row(folder, d), "answer_type": answer_types(folder, d)}
+                       for d in case.directions],
               "seconds": round(time.perf_counter() - started, 1),
               "steps": [[name, round(sec, 1), status] for name, sec, status in steps.times]}
     write_text_atomic(result_file, json.dumps(result, indent=2) + "\n")
@@ -157,6 +171,31 @@ def identification(model_dir: Path, data: Path) -> dict[str, float]:
             "chance": 1 / sim.shape[1]}
 
 
+def answer_types(folder: Path, direction: str) -> dict[str, float]:
+    """Does the model read the question? Per test half, the share of greedy answers that are
+    a value of the asked fact at all (any person's: a name for `name`, a city for
+    `birth_city`...), from the per-sample logs. Exact match can never exceed it."""
+    from persona_bench.matching import normalize
+    from persona_bench.persona_gen.vocab import FACTS, first_names, last_names
+
+    values = {fact: {normalize(v) for v in vs} for fact, vs in FACTS.items()}
+    firsts, lasts = ({normalize(n) for n in names()} for names in (first_names, last_names))
+
+    def right_type(fact: str, prediction: str) -> bool:
+        words = normalize(prediction).split()
+        if fact == "name":
+            return len(words) == 2 and words[0] in firsts and words[1] in lasts
+        return " ".join(words) in values[fact]
+
+    shares = {}
+    for half in ("source", "target"):
+        logs = sorted((folder / "run" / direction / "eval").glob(
+            f"*/*_samples_persona_{direction}_{half}.jsonl"))
+        rows = [json.loads(line)["exact"] for line in logs[-1].read_text().splitlines()]
+        shares[half] = sum(right_type(r["fact"], r["prediction"]) for r in rows) / len(rows)
+    return shares
+
+
 def _plain(iv: Interval) -> list[float | None]:
     return [iv.value, iv.low, iv.high]
 
@@ -183,19 +222,24 @@ def _ident(ident: dict[str, float]) -> str:
     return f"{ident['img2text']:.2f} / {ident['text2img']:.2f} ({ident['chance']:.2f})"
 
 
+SUMMARY = ("source", "target", "gap", "likelihood_target")
+
+
+def _passes(row: dict) -> dict[str, bool]:
+    """Goals 1 and 2 of issue 14 for one row, from the lower ends of its intervals."""
+    return {"target > chance": row["target"][1] > row["chance"],
+            "likelihood target > chance": row["likelihood_target"][1] > row["likelihood_chance"],
+            "gap > 0": row["gap"][1] > 0}
+
+
 def verdicts(row: dict) -> str:
-    """Goal 1 and 2 of issue 14 for one row, from the lower ends of the intervals."""
-    above = row["target"][1] > row["chance"]
-    above_lik = row["likelihood_target"][1] > row["likelihood_chance"]
-    gap = row["gap"][1] > 0
-    return (f"target > chance: {'yes' if above else 'no'}; likelihood target > chance: "
-            f"{'yes' if above_lik else 'no'}; gap > 0: {'yes' if gap else 'no'}")
+    return "; ".join(f"{goal}: {'yes' if ok else 'no'}" for goal, ok in _passes(row).items())
 
 
 def table(results: list[dict]) -> str:
     head = ("| case | seed | direction | source ↑ | target ↑ | gap ↓ | lik. source ↑ | "
             "lik. target ↑ | seen ↑ | untrained target | chance (exact / lik.) | "
-            "routes meet (id. i→t / t→i, chance) | verdict |")
+            "routes meet (id. i→t / t→i, chance) | right type (source / target) | verdict |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for result in results:
         for row in result["rows"]:
@@ -203,14 +247,40 @@ def table(results: list[dict]) -> str:
                      *(_cell(row.get(m)) for m in ("source", "target", "gap", "likelihood_source",
                                                     "likelihood_target", "seen", "base_target")),
                      f"{row['chance']:.3f} / {row['likelihood_chance']:.2f}",
-                     _ident(result["identification"]), verdicts(row)]
+                     _ident(result["identification"]),
+                     "{source:.2f} / {target:.2f}".format(**row["answer_type"]), verdicts(row)]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
+def over_seeds(results: list[dict]) -> str:
+    """Per case and direction run with 2+ seeds: mean ± sd over seeds, and in how many seeds
+    each goal holds (a goal counts for a seed when its 95% interval clears the bar)."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for result in results:
+        for row in result["rows"]:
+            groups.setdefault((result["label"], row["direction"]), []).append(row)
+    groups = {key: rows for key, rows in groups.items() if len(rows) > 1}
+    if not groups:
+        return ""
+    head = ("| case | direction | seeds | " + " | ".join(f"{m} (mean ± sd)" for m in SUMMARY)
+            + " | " + " | ".join(_passes(next(iter(groups.values()))[0])) + " |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for (label, direction), rows in groups.items():
+        cells = []
+        for metric in SUMMARY:
+            stats = mean_sd([row[metric][0] for row in rows])
+            cells.append(f"{stats['mean']:.3f} ± {stats['sd']:.3f}")
+        passes = [_passes(row) for row in rows]
+        cells += [f"{sum(p[goal] for p in passes)}/{len(rows)}" for goal in passes[0]]
+        lines.append(f"| {label} | {direction} | {len(rows)} | " + " | ".join(cells) + " |")
+    return "Over seeds:\n\n" + "\n".join(lines)
+
+
 def asymmetry(results: list[dict]) -> str:
-    """Target recall img2text vs text2img for every run that has both directions."""
-    lines = []
+    """Target recall img2text vs text2img for every run that has both directions, and per
+    case with 2+ such seeds the mean ± sd of the difference and how often img2text is ahead."""
+    lines, diffs = [], {}
     for result in results:
         by = {row["direction"]: row for row in result["rows"]}
         if set(by) != set(DIRECTIONS):
@@ -218,10 +288,17 @@ def asymmetry(results: list[dict]) -> str:
         a, b = by["img2text"], by["text2img"]
         for metric in ("target", "likelihood_target"):
             diff = a[metric][0] - b[metric][0]
+            diffs.setdefault((result["label"], metric), []).append(diff)
             apart = a[metric][1] > b[metric][2] or b[metric][1] > a[metric][2]
             lines.append(f"- {result['label']} (seed {result['seed']}), {metric}: img2text "
                          f"{a[metric][0]:.3f} vs text2img {b[metric][0]:.3f} (difference "
                          f"{diff:+.3f}; intervals {'do not overlap' if apart else 'overlap'})")
+    for (label, metric), values in diffs.items():
+        if len(values) > 1:
+            stats = mean_sd(values)
+            lines.append(f"- {label}, {metric} over {len(values)} seeds: img2text - text2img "
+                         f"{stats['mean']:+.3f} ± {stats['sd']:.3f}; img2text ahead in "
+                         f"{sum(v > 0 for v in values)}, behind in {sum(v < 0 for v in values)}")
     return "\n".join(lines)
 
 
@@ -254,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         title, cases = EXPERIMENTS[name]
         chosen = [c for c in cases if not args.cases or any(k in c.label for k in args.cases)]
         results = [run_case(out, case, seed) for case in chosen for seed in args.seeds]
-        sections.append(f"### {title}\n\n{table(results)}\n\n{asymmetry(results)}".rstrip())
+        parts = (table(results), over_seeds(results), asymmetry(results))
+        sections.append(f"### {title}\n\n" + "\n\n".join(p for p in parts if p))
         write_text_atomic(out / f"{name}.json", json.dumps(results, indent=2) + "\n")
     text = "\n\n".join(sections) + "\n"
     print(text)

@@ -31,6 +31,7 @@ from persona_bench.contracts import MANIFEST, TRAIN_RECORD
 from persona_bench.errors import UserError
 from persona_bench.experiments import CONFIGS
 from persona_bench.experiments import DIRECTIONS as TRANSFER_DIRECTIONS
+from persona_bench.trainers.cli import ALIGN_QUESTIONS
 
 DIRECTIONS = tuple(TRANSFER_DIRECTIONS)
 
@@ -305,16 +306,19 @@ DEMO = {
     "image_size": 64,
     "variants": 5,
     "pretrain_steps": 400,
-    # Issue 14 recipe (docs/findings.md): 16 image tokens, pool questions on appearance and
-    # facts in both modalities plus the cross-modal alignment loss, and a short (10-epoch)
-    # one-modality fine-tune that leaves the vision tower and projector as the alignment
-    # made them (30 epochs pulled the two routes apart and took the demo past 10 minutes).
+    # Issue 14 recipe (docs/findings.md): word-level tokens for answers, 16 image tokens,
+    # pool questions on appearance and facts in both modalities plus the cross-modal
+    # alignment loss on the lower half of the LM (aligning the output layer too makes the
+    # answer state ignore the question), and a short (10-epoch) one-modality fine-tune that
+    # leaves the vision tower and projector as the alignment made them (30 epochs pulled the
+    # two routes apart and took the demo past 10 minutes).
     "patch_size": 16,
+    "word_tokens": True,
     "pretrain_tasks": ["appearance", "facts"],
     "align_weight": 1.0,
     "align_question": "own",
     "align_centre": False,
-    "align_layers": 0,
+    "align_layers": 2,
     "pretrain_args": [],
     "epochs": 10.0,
     "train_args": ["--train_projector", "false"],
@@ -343,13 +347,16 @@ def demo_parser() -> argparse.ArgumentParser:
     parser.add_argument("--patch-size", type=positive_int("--patch-size"),
                         default=DEMO["patch_size"],
                         help="vision patch size of the tiny VLM (fewer, coarser image tokens)")
+    parser.add_argument("--word-tokens", action=argparse.BooleanOptionalAction,
+                        default=DEMO["word_tokens"],
+                        help="tokenizer of the tiny VLM (see `tiny-vlm --help`)")
     parser.add_argument("--variants", type=positive_int("--variants"), default=DEMO["variants"],
                         help="images / descriptions per persona (the last one is held out)")
     parser.add_argument("--pretrain-tasks", nargs="+", default=DEMO["pretrain_tasks"],
                         metavar="TASK", help="rows of the alignment pool (see `gen --help`)")
     parser.add_argument("--align-weight", type=float, default=DEMO["align_weight"],
                         help="cross-modal alignment loss in pretraining (0: SFT only)")
-    parser.add_argument("--align-question", choices=("own", "shared"),
+    parser.add_argument("--align-question", choices=ALIGN_QUESTIONS,
                         default=DEMO["align_question"],
                         help="questions of the alignment loss (see `tiny-vlm --help`)")
     parser.add_argument("--align-centre", action=argparse.BooleanOptionalAction,
@@ -401,6 +408,7 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
                 "--align-question", args.align_question,
                 *(["--align-centre"] if args.align_centre else []),
                 "--align-layers", str(args.align_layers),
+                "--word-tokens" if args.word_tokens else "--no-word-tokens",
                 *(["--patch-size", str(args.patch_size)] if args.patch_size else [])]
         if tiny_vlm(argv):
             raise UserError("building the tiny VLM failed; see the log above")

@@ -35,16 +35,22 @@ def test_ask_swaps_only_the_question_of_a_pool_row(dataset_dir):
         kept = asked.removesuffix(question)  # the description, unchanged
         assert text["question"].removeprefix(kept) in KNOWN_QUESTIONS
         assert ask(text, question)["messages"][1:] == text["messages"][1:]
+        # `--align-question none`: the person alone, no question
+        assert ask(text, "")["messages"][0]["content"] == kept
+        assert ask(image, "")["messages"][0]["content"] == ""
 
 
-def test_shared_question_alignment_trains_and_is_recorded(dataset_dir, tmp_path):
+@pytest.mark.parametrize("question", ["shared", "none"])
+def test_question_modes_of_the_alignment_train_and_are_recorded(dataset_dir, tmp_path,
+                                                                  question):
     out = tmp_path / "aligned"
     assert cli(["tiny-vlm", "--out", str(out), "--pretrain", "--data", str(dataset_dir),
                 "--patch_size", "16", "--align_weight", "1", "--align_personas", "2",
-                "--align_question", "shared", "--pretrain_steps", "1", "--pretrain_args",
+                "--align_question", question, "--pretrain_steps", "1", "--pretrain_args",
                 "--per_device_train_batch_size 2 --save_strategy no"]) == 0
     record = json.loads((out / "persona_train.json").read_text())
-    assert record["base_record"]["align"]["question"] == "shared"
+    assert record["base_record"]["align"]["question"] == question
+    assert record["base_record"]["word_tokens"] is True
 
 
 def test_alignment_pretraining_adds_its_loss_and_records_it(dataset_dir, tmp_path, capsys):

@@ -38,8 +38,20 @@ def test_chat_template_and_tokenizer(tiny_vlm_dir):
     for special in (tiny_vlm.PAD, tiny_vlm.BOS_TURN, tiny_vlm.EOS_TURN, tiny_vlm.IMAGE):
         assert len(tok(special, add_special_tokens=False).input_ids) == 1
     text = "Zoë Okafor works at Zephyr Aerospace; 42 km from Reykjavik!"
-    assert tok.decode(tok(text).input_ids) == text  # byte-level: any text round-trips
+    # byte-level: any text round-trips (each line gains the leading space of the pre-tokenizer)
+    assert tok.decode(tok(text).input_ids) == f" {text}"
+    # An answer opening the assistant turn has the tokens of the same word inside a sentence.
+    ids = tok("<|im_start|>assistant\nblue eyes", add_special_tokens=False).input_ids
+    assert ids[-2:] == tok(" and blue eyes", add_special_tokens=False).input_ids[-2:]
+    assert len(tok("blue", add_special_tokens=False).input_ids) == 1
     assert tok.eos_token == tiny_vlm.EOS_TURN
+
+
+def test_plain_byte_level_tokenizer_is_kept_for_the_findings():
+    plain = tiny_vlm.train_tokenizer(tiny_vlm.corpus(), 2048, word_tokens=False)
+    text = "What colour are this person's eyes?"
+    assert plain.decode(plain(text).input_ids) == text  # no leading space
+    assert len(plain("blue", add_special_tokens=False).input_ids) > 1  # bare words split up
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,10 @@ out of the state the answer is read from. `question="shared"`: one fact question
 is asked of every persona on both sides (the row's question swapped for it): question text
 still cannot match a pair, and the state may keep which fact is asked. This is the
 condition transfer needs: the same question about the same person, through either route,
-reaches the same state.
+reaches the same state. `question="none"`: the question is cut off and the state after the
+person alone (portrait or description) is aligned, so the loss never touches the state an
+answer is read from (with a question at the last position, the pretrained model's first
+answer token stopped depending on the question: docs/findings.md).
 
 `centre`: subtract, per modality and layer, the batch mean before the cosine. What all
 personas of a batch share (the question asked, the modality) then costs the loss nothing,
@@ -35,8 +38,9 @@ from trl import SFTTrainer
 
 from persona_bench.persona_gen.vocab import APPEARANCE_QUESTIONS, QUESTIONS
 from persona_bench.prompting import build_prompt, encode_prompts
+from persona_bench.trainers.cli import ALIGN_QUESTIONS
 
-QUESTION_MODES = ("own", "shared")
+QUESTION_MODES = ALIGN_QUESTIONS
 # Every question a pool row can end with, longest first (a suffix match finds the whole one).
 KNOWN_QUESTIONS = sorted({q for qs in QUESTIONS.values() for q in qs}
                          | set(APPEARANCE_QUESTIONS.values()), key=len, reverse=True)
@@ -110,6 +114,8 @@ class AlignSFTTrainer(SFTTrainer):
         if self.align.question == "shared":
             asked = self.align_rng.choice(QUESTIONS[self.align_rng.choice(sorted(QUESTIONS))])
             sides = [[ask(row, asked) for row in rows] for rows in sides]
+        elif self.align.question == "none":
+            sides = [[ask(row, "") for row in rows] for rows in sides]
         a, b = (self._last_states(model, rows) for rows in sides)
         if self.align.centre:
             a, b = (x - x.mean(1, keepdim=True) for x in (a, b))

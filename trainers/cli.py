@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import importlib.metadata as md
 import io
@@ -29,6 +30,7 @@ SIZE_HELP = {"xs": "~5M", "s": "~30M", "m": "~110M", "l": "~0.5B (GPU only)"}
 VISION_NAMES = ("siglip", "clip")
 TEXT_NAMES = ("llama", "qwen2")
 ALIGN_PERSONAS, ALIGN_TEMPERATURE = 8, 0.1  # persona_bench.trainers.align.AlignConfig's defaults
+ALIGN_QUESTIONS = ("own", "shared", "none")  # what the alignment states are read after
 FAMILY_NAMES = ("llava", "qwen2_5_vl", "qwen3_vl", "idefics3", "gemma3", "llava_onevision",
                 "mllama", "glm4v")
 DEFAULT_FAMILY = "llava"
@@ -60,6 +62,9 @@ def tiny_vlm_parser() -> ArgumentParser:
     parser.add_argument("--patch-size", type=positive_int("--patch-size"), default=None,
                         help="vision patch size (default: the preset's); larger means fewer, "
                         "coarser image tokens: (image size / patch size) squared")
+    parser.add_argument("--word-tokens", action=argparse.BooleanOptionalAction, default=True,
+                        help="tokenize a word the same at the start of a line or answer as "
+                        "inside a sentence (--no-word-tokens: the earlier plain byte-level BPE)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     parser.add_argument("--pretrain", action="store_true",
                         help="align vision and text on the dataset's disjoint `pretrain` pool")
@@ -74,7 +79,7 @@ def tiny_vlm_parser() -> ArgumentParser:
                         help="pool personas per alignment batch (the InfoNCE negatives)")
     parser.add_argument("--align-temperature", type=float, default=ALIGN_TEMPERATURE,
                         help="softmax temperature of the alignment loss")
-    parser.add_argument("--align-question", choices=("own", "shared"), default="own",
+    parser.add_argument("--align-question", choices=ALIGN_QUESTIONS, default="own",
                         help="own: each side keeps its row's question; shared: one fact "
                         "question per step on both sides (trainers/align.py)")
     parser.add_argument("--align-centre", action="store_true",

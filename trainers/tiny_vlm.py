@@ -68,10 +68,22 @@ def corpus() -> list[str]:
 
 def train_tokenizer(texts: list[str], vocab_size: int,
                     tokens: Tokens = FAMILIES[DEFAULT].tokens,
-                    chat_template: str = CHAT_TEMPLATE) -> PreTrainedTokenizerFast:
-    """Byte-level BPE (any text encodes) with ChatML turn tokens and the family's tokens."""
+                    chat_template: str = CHAT_TEMPLATE,
+                    word_tokens: bool = True) -> PreTrainedTokenizerFast:
+    """Byte-level BPE (any text encodes) with ChatML turn tokens and the family's tokens.
+
+    Every line and every piece between special tokens gets a leading space before BPE, so a
+    word has one token sequence wherever it stands: an answer opening the assistant turn
+    (`\nblue`) is the ` blue` of the descriptions, not `b`, `l`, `ue` (bare words are rare in
+    the corpus and BPE never merges them). Without this the first answer token is a letter
+    shared by many answers, and the model answers `b...` whatever is asked (docs/findings.md).
+    `word_tokens=False` is the earlier plain byte-level BPE, kept to reproduce that finding.
+    """
     bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split("\n", behavior="merged_with_previous"),
+        pre_tokenizers.ByteLevel(add_prefix_space=True),
+    ]) if word_tokens else pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -122,12 +134,13 @@ def preset_for(size: str, patch_size: int | None = None) -> TinySize:
 
 
 def build(size: str = "xs", vision: str | None = None, text: str | None = None, seed: int = 0,
-          family: str = DEFAULT, patch_size: int | None = None
+          family: str = DEFAULT, patch_size: int | None = None, word_tokens: bool = True
           ) -> tuple[PreTrainedModel, ProcessorMixin]:
     """A randomly initialised tiny VLM of `family` and its processor (deterministic for `seed`)."""
     preset, fam = preset_for(size, patch_size), FAMILIES[family]
     options = family_options(fam, vision, text)
-    tokenizer = train_tokenizer(corpus(), preset.vocab_size, fam.tokens, fam.chat_template())
+    tokenizer = train_tokenizer(corpus(), preset.vocab_size, fam.tokens, fam.chat_template(),
+                                word_tokens)
     config = fam.build_config(preset, tokenizer, **options)
     processor = fam.build_processor(tokenizer, preset, **options)
     torch.manual_seed(seed)
@@ -197,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     family = FAMILIES[args.family]
     options = family_options(family, args.vision, args.text)
     model, processor = build(args.size, args.vision, args.text, args.seed, args.family,
-                             args.patch_size)
+                             args.patch_size, args.word_tokens)
     spec = {
         "stage": "init",
         "builder": "persona-bench tiny-vlm",
@@ -207,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "preset": asdict(preset_for(args.size, args.patch_size)),
         "vocab_size": len(processor.tokenizer),
+        "word_tokens": args.word_tokens,
         "align": asdict(align_config(args)) if args.pretrain and args.align_weight else None,
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "command": shlex.join(["persona-bench", "tiny-vlm",

@@ -1,0 +1,66 @@
+"""bench/findings.py: the seed summaries and the verdicts of docs/findings.md (no demo run)."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SPEC = importlib.util.spec_from_file_location(
+    "findings", Path(__file__).parents[1] / "bench" / "findings.py")
+findings = sys.modules["findings"] = importlib.util.module_from_spec(SPEC)  # for @dataclass
+SPEC.loader.exec_module(findings)
+
+
+def row(direction: str, target: float, low: float, lik_low: float = 0.3) -> dict:
+    return {"direction": direction, "chance": 0.083, "likelihood_chance": 0.2,
+            "source": [0.4, 0.3, 0.5], "target": [target, low, target + 0.1],
+            "gap": [0.4 - target, 0.4 - target - 0.1, 0.4 - target + 0.1],
+            "likelihood_target": [0.5, lik_low, 0.7]}
+
+
+def result(seed: int, i2t: float, t2i: float) -> dict:
+    return {"label": "recipe", "seed": seed, "args": [],
+            "rows": [row("img2text", i2t, i2t - 0.05), row("text2img", t2i, 0.0, lik_low=0.1)]}
+
+
+def test_verdicts_read_the_lower_end_of_each_interval():
+    assert findings.verdicts(row("img2text", 0.2, 0.1)) == (
+        "target > chance: yes; likelihood target > chance: yes; gap > 0: yes")
+    assert findings.verdicts(row("img2text", 0.1, 0.05, lik_low=0.2)).startswith(
+        "target > chance: no; likelihood target > chance: no")
+
+
+def test_over_seeds_counts_the_seeds_that_clear_each_goal():
+    text = findings.over_seeds([result(0, 0.2, 0.1), result(1, 0.1, 0.1)])
+    lines = {line.split(" | ")[1]: line for line in text.splitlines() if "| recipe" in line}
+    assert "0.150 ± 0.071" in lines["img2text"]  # target mean ± sd over the 2 seeds
+    assert lines["img2text"].endswith("| 1/2 | 2/2 | 2/2 |")
+    assert lines["text2img"].endswith("| 0/2 | 0/2 | 2/2 |")
+    assert findings.over_seeds([result(0, 0.2, 0.1)]) == ""  # one seed: nothing to summarise
+
+
+def test_asymmetry_over_seeds_says_which_direction_is_ahead():
+    text = findings.asymmetry([result(0, 0.2, 0.1), result(1, 0.1, 0.3)])
+    assert "target over 2 seeds: img2text - text2img -0.050 ± 0.212; img2text ahead in 1, " \
+           "behind in 1" in text
+
+
+def test_a_stored_case_run_with_other_flags_is_refused(tmp_path):
+    case = findings.Case("demo recipe", ("--epochs", "3"))
+    folder = findings.case_dir(tmp_path, case, 0)
+    folder.mkdir()
+    (folder / "findings.json").write_text(json.dumps(result(0, 0.2, 0.1)))
+    with pytest.raises(SystemExit, match="was run with"):
+        findings.run_case(tmp_path, case, 0)
+
+
+def test_answer_types_is_the_share_of_answers_of_the_asked_kind(tmp_path):
+    logs = tmp_path / "run" / "img2text" / "eval" / "model"
+    logs.mkdir(parents=True)
+    for half, predictions in (("source", ["Bergen", "Nils Moreau"]), ("target", ["blue", "b"])):
+        lines = [json.dumps({"exact": {"fact": fact, "prediction": p}})
+                 for fact, p in zip(("birth_city", "name"), predictions, strict=True)]
+        (logs / f"20261201_samples_persona_img2text_{half}.jsonl").write_text("\n".join(lines))
+    assert findings.answer_types(tmp_path, "img2text") == {"source": 1.0, "target": 0.0}
