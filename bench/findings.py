@@ -72,9 +72,11 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
     )),
     "before": ("The demo recipe before issue 14, both directions", (
         Case("recipe before issue 14", OLD_RECIPE),)),
-    "first": ("The first issue-14 recipe (the demo default before this one), img2text", (
+    "first": ("The first issue-14 recipe (byte-level BPE, every layer aligned, 30 epochs), "
+              "img2text", (
         Case("first issue-14 recipe", FIRST_RECIPE, ("img2text",)),)),
-    "upper": ("Shared-question centred alignment, and training only the upper LM half", (
+    "upper": ("Second session: shared-question centred alignment (byte-level BPE, every "
+              "layer), and training only the upper LM half", (
         Case("shared centred alignment, upper half", UPPER),
         Case("shared centred alignment, whole LM", SHARED, ("img2text",)),
     )),
