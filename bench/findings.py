@@ -326,14 +326,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the cases whose label contains one of these (the others "
                         "are left out of the tables; to run sweeps side by side)")
     parser.add_argument("--write", help="also write the Markdown tables to this file")
+    parser.add_argument("--stored-only", action="store_true",
+                        help="tables from the finished runs in --out only: run nothing, and "
+                        "list the cases and seeds not run under each table")
     args = parser.parse_args(argv)
     out = Path(args.out)
     sections = []
     for name in args.only:
         title, cases = EXPERIMENTS[name]
         chosen = [c for c in cases if not args.cases or any(k in c.label for k in args.cases)]
-        results = [run_case(out, case, seed) for case in chosen for seed in args.seeds]
-        parts = (table(results), over_seeds(results), asymmetry(results))
+        runs = [(case, seed) for case in chosen for seed in args.seeds]
+        missing = [(c, s) for c, s in runs
+                   if args.stored_only and not (case_dir(out, c, s) / "findings.json").is_file()]
+        results = [run_case(out, c, s) for c, s in runs if (c, s) not in missing]
+        not_run = "Not run: " + ", ".join(f"{c.label} (seed {s})" for c, s in missing) + "."
+        parts = (table(results), over_seeds(results), asymmetry(results),
+                 not_run if missing else "")
         sections.append(f"### {title}\n\n" + "\n\n".join(p for p in parts if p))
         write_text_atomic(out / f"{name}.json", json.dumps(results, indent=2) + "\n")
     text = "\n\n".join(sections) + "\n"

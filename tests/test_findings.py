@@ -64,3 +64,9 @@ def test_answer_types_is_the_share_of_answers_of_the_asked_kind(tmp_path):
                  for fact, p in zip(("birth_city", "name"), predictions, strict=True)]
         (logs / f"20261201_samples_persona_img2text_{half}.jsonl").write_text("\n".join(lines))
     assert findings.answer_types(tmp_path, "img2text") == {"source": 1.0, "target": 0.0}
+
+
+def test_stored_only_runs_nothing_and_lists_what_is_missing(tmp_path, capsys):
+    assert findings.main(["--out", str(tmp_path), "--only", "first", "--stored-only"]) == 0
+    assert "Not run: first issue-14 recipe (seed 0)." in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == ["first.json"]  # no case was run

@@ -114,8 +114,11 @@ def test_label_mask_covers_only_the_answer(tiny_vlm_dir, dataset_dir, tmp_path):
     for i, row in enumerate(rows):
         keep = batch["attention_mask"][i].bool()
         ids, labels = batch["input_ids"][i][keep], batch["labels"][i][keep]
+        completion = row["answer"] + "<|im_end|>\n"
+        assert labels[labels != -100].tolist() == processor.tokenizer(
+            completion, add_special_tokens=False)["input_ids"]
         answer = processor.tokenizer.decode(labels[labels != -100])
-        assert answer == row["answer"] + "<|im_end|>\n"
+        assert " ".join(answer.split()) == completion.strip()  # word tokens add the spaces
         prompt_ids = ids[labels == -100]
         expected = processor(text=[build_prompt(processor, row["messages"][:-1], row["images"])],
                              images=[row["images"]] if row["images"] else None,
