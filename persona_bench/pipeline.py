@@ -308,8 +308,8 @@ DEMO = {
     "pretrain_steps": 400,
     # Issue 14 recipe (docs/findings.md): word-level tokens for answers, 16 image tokens,
     # pool questions on appearance and facts in both modalities plus the cross-modal
-    # alignment loss on the lower half of the LM (aligning the output layer too makes the
-    # answer state ignore the question), and a short (10-epoch) one-modality fine-tune that
+    # alignment loss on the lower half of the LM (aligning every layer carried less of the
+    # person over 3 seeds), and a short (10-epoch) one-modality fine-tune that
     # leaves the vision tower and projector as the alignment made them (30 epochs pulled the
     # two routes apart and took the demo past 10 minutes).
     "patch_size": 16,

@@ -18,8 +18,8 @@ still cannot match a pair, and the state may keep which fact is asked. This is t
 condition transfer needs: the same question about the same person, through either route,
 reaches the same state. `question="none"`: the question is cut off and the state after the
 person alone (portrait or description) is aligned, so the loss never touches the state an
-answer is read from (with a question at the last position, the pretrained model's first
-answer token stopped depending on the question: docs/findings.md).
+answer is read from. Measured (docs/findings.md, probe g1): it did not make the pretrained
+model read questions, and carried less of the person than `own`.
 
 `centre`: subtract, per modality and layer, the batch mean before the cosine. What all
 personas of a batch share (the question asked, the modality) then costs the loss nothing,

@@ -81,7 +81,8 @@ def tiny_vlm_parser() -> ArgumentParser:
                         help="softmax temperature of the alignment loss")
     parser.add_argument("--align-question", choices=ALIGN_QUESTIONS, default="own",
                         help="own: each side keeps its row's question; shared: one fact "
-                        "question per step on both sides (trainers/align.py)")
+                        "question per step on both sides; none: the person alone, no "
+                        "question (trainers/align.py)")
     parser.add_argument("--align-centre", action="store_true",
                         help="centre the states per modality over the alignment batch first")
     parser.add_argument("--align-layers", type=int, default=0,
