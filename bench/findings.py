@@ -28,6 +28,7 @@ from torch.nn import functional as F
 from persona_bench.atomic import write_text_atomic
 from persona_bench.experiment import mean_sd
 from persona_bench.leaderboards.bootstrap import Interval
+from persona_bench.leaderboards.readers import locate_run, read_task_log
 from persona_bench.leaderboards.scoring import score_results
 from persona_bench.pipeline import DEMO, DIRECTIONS, demo, demo_parser
 from persona_bench.tasks.evaluate import finished_results
@@ -189,12 +190,13 @@ def answer_types(folder: Path, direction: str) -> dict[str, float]:
             return len(words) == 2 and words[0] in firsts and words[1] in lasts
         return " ".join(words) in values[fact]
 
+    run = locate_run(folder / "run" / direction / "eval", "lmms-eval")
     shares = {}
-    for half in ("source", "target"):
-        logs = sorted((folder / "run" / direction / "eval").glob(
-            f"*/*_samples_persona_{direction}_{half}.jsonl"))
-        rows = [json.loads(line)["exact"] for line in logs[-1].read_text().splitlines()]
-        shares[half] = sum(right_type(r["fact"], r["prediction"]) for r in rows) / len(rows)
+    for task, path in run.samples.items():
+        log = read_task_log(path, task)
+        if log.role in ("source", "target"):
+            records = log.records
+            shares[log.role] = sum(right_type(r.fact, r.prediction) for r in records) / len(records)
     return shares
 
 

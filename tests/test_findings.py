@@ -59,10 +59,19 @@ def test_a_stored_case_run_with_other_flags_is_refused(tmp_path):
 def test_answer_types_is_the_share_of_answers_of_the_asked_kind(tmp_path):
     logs = tmp_path / "run" / "img2text" / "eval" / "model"
     logs.mkdir(parents=True)
+    tasks = {}
     for half, predictions in (("source", ["Bergen", "Nils Moreau"]), ("target", ["blue", "b"])):
-        lines = [json.dumps({"exact": {"fact": fact, "prediction": p}})
-                 for fact, p in zip(("birth_city", "name"), predictions, strict=True)]
-        (logs / f"20261201_samples_persona_img2text_{half}.jsonl").write_text("\n".join(lines))
+        task = f"persona_img2text_{half}"
+        tasks[task] = {}
+        lines = []
+        for i, (fact, p) in enumerate(zip(("birth_city", "name"), predictions, strict=True)):
+            record = {"id": f"p000{i}-{fact}", "persona_id": f"p000{i}", "fact": fact,
+                      "modality": "image", "answer": "x", "prediction": p, "exact": False,
+                      "contains": False}
+            lines.append(json.dumps({"doc_id": i, "target": "x", "filtered_resps": [p],
+                                     "exact": record}))
+        (logs / f"20261201_samples_{task}.jsonl").write_text("\n".join(lines) + "\n")
+    (logs / "20261201_results.json").write_text(json.dumps({"results": tasks}))
     assert findings.answer_types(tmp_path, "img2text") == {"source": 1.0, "target": 0.0}
 
 
