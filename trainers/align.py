@@ -38,9 +38,7 @@ from trl import SFTTrainer
 
 from persona_bench.persona_gen.vocab import APPEARANCE_QUESTIONS, QUESTIONS
 from persona_bench.prompting import build_prompt, encode_prompts
-from persona_bench.trainers.cli import ALIGN_QUESTIONS
 
-QUESTION_MODES = ALIGN_QUESTIONS
 # Every question a pool row can end with, longest first (a suffix match finds the whole one).
 KNOWN_QUESTIONS = sorted({q for qs in QUESTIONS.values() for q in qs}
                          | set(APPEARANCE_QUESTIONS.values()), key=len, reverse=True)
@@ -53,7 +51,7 @@ class AlignConfig:
     weight: float = 1.0
     personas: int = 8
     temperature: float = 0.1
-    question: str = "own"  # QUESTION_MODES
+    question: str = "own"  # one of trainers/cli.py ALIGN_QUESTIONS
     centre: bool = False
     layers: int = 0  # align the outputs of the first `layers` LM layers only (0: all)
 
