@@ -19,6 +19,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,12 +65,23 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
     "recipe": ("The demo recipe (`persona-bench demo`), both directions", (DEMO_RECIPE,)),
     "tokenizer": ("Word-level answer tokens vs the plain byte-level BPE, img2text", (
         DEMO_RECIPE, Case("plain byte-level BPE", ("--no-word-tokens",), ("img2text",)))),
-    "alignment": ("Transfer vs alignment (where, on/off, pretraining steps), img2text", (
+    "alignment": ("Transfer vs alignment (where, on/off, weight, steps, pool, two phases), "
+                  "img2text", (
         DEMO_RECIPE,
         Case("alignment on every LM layer", ("--align-layers", "0"), ("img2text",)),
         Case("no alignment loss", ("--align-weight", "0"), ("img2text",)),
         Case(f"{DEMO['pretrain_steps'] // 4} alignment steps",
              ("--pretrain-steps", str(DEMO["pretrain_steps"] // 4)), ("img2text",)),
+        Case(f"{DEMO['pretrain_steps'] // 2} alignment steps",
+             ("--pretrain-steps", str(DEMO["pretrain_steps"] // 2)), ("img2text",)),
+        Case(f"{DEMO['pretrain_steps'] * 2} alignment steps",
+             ("--pretrain-steps", str(DEMO["pretrain_steps"] * 2)), ("img2text",)),
+        Case("pool of 24 personas", ("--pretrain-personas", "24"), ("img2text",)),
+        Case("pool of appearance questions only", ("--pretrain-tasks", "appearance"),
+             ("img2text",)),
+        Case("alignment weight 0.2", ("--align-weight", "0.2"), ("img2text",)),
+        Case("two phases: 300 SFT-only steps, then 300 aligned",
+             ("--pretrain-steps", "600", "--align-after", "300"), ("img2text",)),
     )),
     "before": ("The demo recipe before issue 14, both directions", (
         Case("recipe before issue 14", OLD_RECIPE),)),
@@ -107,12 +119,14 @@ def run_case(out: Path, case: Case, seed: int) -> dict:
         if result["args"] != list(case.args):
             raise SystemExit(f"{folder} was run with {result['args']}, not {list(case.args)}: "
                              "pass another --out (or remove that folder)")
-        stale = "identification" not in result or "answer_type" not in result["rows"][0]
+        stale = "identification" not in result or any(
+            k not in result["rows"][0] for k in ("answer_type", "same_answer"))
         if "identification" not in result:  # runs from before these measurements existed
             result["identification"] = identification(
                 folder / f"tiny-vlm-{args_size(case)}", folder / "data")
         for row in result["rows"]:
             row.setdefault("answer_type", answer_types(folder, row["direction"]))
+            row.setdefault("same_answer", same_answers(folder, row["direction"]))
         if stale:
             write_text_atomic(result_file, json.dumps(result, indent=2) + "\n")
         return result
@@ -123,8 +137,8 @@ def run_case(out: Path, case: Case, seed: int) -> dict:
     size = args_size(case)
     result = {"label": case.label, "args": list(case.args), "seed": seed,
               "identification": identification(folder / f"tiny-vlm-{size}", folder / "data"),
-              "rows": [{**score_row(folder, d), "answer_type": answer_types(folder, d)}
-                       for d in case.directions],
+              "rows": [{**score_row(folder, d), "answer_type": answer_types(folder, d),
+                        "same_answer": same_answers(folder, d)} for d in case.directions],
               "seconds": round(time.perf_counter() - started, 1),
               "steps": [[name, round(sec, 1), status] for name, sec, status in steps.times]}
     write_text_atomic(result_file, json.dumps(result, indent=2) + "\n")
@@ -174,6 +188,13 @@ def identification(model_dir: Path, data: Path) -> dict[str, float]:
             "chance": 1 / sim.shape[1]}
 
 
+def half_records(folder: Path, direction: str) -> dict[str, list]:
+    """The checked per-sample records of the source and target halves of one direction."""
+    run = locate_run(folder / "run" / direction / "eval", "lmms-eval")
+    logs = [read_task_log(path, task) for task, path in run.samples.items()]
+    return {log.role: log.records for log in logs if log.role in ("source", "target")}
+
+
 def answer_types(folder: Path, direction: str) -> dict[str, float]:
     """Does the model read the question? Per test half, the share of greedy answers that are
     a value of the asked fact at all (any person's: a name for `name`, a city for
@@ -190,13 +211,24 @@ def answer_types(folder: Path, direction: str) -> dict[str, float]:
             return len(words) == 2 and words[0] in firsts and words[1] in lasts
         return " ".join(words) in values[fact]
 
-    run = locate_run(folder / "run" / direction / "eval", "lmms-eval")
+    return {role: sum(right_type(r.fact, r.prediction) for r in records) / len(records)
+            for role, records in half_records(folder, direction).items()}
+
+
+def same_answers(folder: Path, direction: str) -> dict[str, float]:
+    """Does the answer follow the question or only the person? Per test half, the mean over
+    personas of the share of a persona's answers (one per fact) that equal its most common
+    answer: 1 when a persona gets the same answer whatever is asked, 1 / facts when every
+    answer differs."""
+    from persona_bench.matching import normalize
+
     shares = {}
-    for task, path in run.samples.items():
-        log = read_task_log(path, task)
-        if log.role in ("source", "target"):
-            records = log.records
-            shares[log.role] = sum(right_type(r.fact, r.prediction) for r in records) / len(records)
+    for role, records in half_records(folder, direction).items():
+        by_persona: dict[str, list[str]] = {}
+        for r in records:
+            by_persona.setdefault(r.persona_id, []).append(normalize(r.prediction))
+        shares[role] = sum(Counter(answers).most_common(1)[0][1] / len(answers)
+                           for answers in by_persona.values()) / len(by_persona)
     return shares
 
 
@@ -243,7 +275,8 @@ def verdicts(row: dict) -> str:
 def table(results: list[dict]) -> str:
     head = ("| case | seed | direction | source ↑ | target ↑ | gap ↓ | lik. source ↑ | "
             "lik. target ↑ | seen ↑ | untrained target | chance (exact / lik.) | "
-            "routes meet (id. i→t / t→i, chance) | right type (source / target) | verdict |")
+            "routes meet (id. i→t / t→i, chance) | right type (source / target) | "
+            "same answer (source / target) | verdict |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for result in results:
         for row in result["rows"]:
@@ -252,7 +285,8 @@ def table(results: list[dict]) -> str:
                                                     "likelihood_target", "seen", "base_target")),
                      f"{row['chance']:.3f} / {row['likelihood_chance']:.2f}",
                      _ident(result["identification"]),
-                     "{source:.2f} / {target:.2f}".format(**row["answer_type"]), verdicts(row)]
+                     "{source:.2f} / {target:.2f}".format(**row["answer_type"]),
+                     "{source:.2f} / {target:.2f}".format(**row["same_answer"]), verdicts(row)]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

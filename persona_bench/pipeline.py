@@ -319,6 +319,7 @@ DEMO = {
     "align_question": "own",
     "align_centre": False,
     "align_layers": 2,
+    "align_after": 0,
     "pretrain_args": [],
     "epochs": 10.0,
     "train_args": ["--train_projector", "false"],
@@ -365,6 +366,9 @@ def demo_parser() -> argparse.ArgumentParser:
     parser.add_argument("--align-layers", type=non_negative_int("--align-layers"),
                         default=DEMO["align_layers"],
                         help="align the first N language-model layers only (0: all)")
+    parser.add_argument("--align-after", type=non_negative_int("--align-after"),
+                        default=DEMO["align_after"],
+                        help="SFT-only pretraining steps before the alignment loss starts")
     parser.add_argument("--pretrain-args", default=" ".join(DEMO["pretrain_args"]),
                         help="extra trainers/sft.py arguments of the alignment stage, one string")
     parser.add_argument("--train-args", default=" ".join(DEMO["train_args"]),
@@ -408,6 +412,7 @@ def demo(args: argparse.Namespace) -> tuple[Steps, Path]:
                 "--align-question", args.align_question,
                 *(["--align-centre"] if args.align_centre else []),
                 "--align-layers", str(args.align_layers),
+                "--align-after", str(args.align_after),
                 "--word-tokens" if args.word_tokens else "--no-word-tokens",
                 *(["--patch-size", str(args.patch_size)] if args.patch_size else [])]
         if tiny_vlm(argv):

@@ -63,12 +63,25 @@ def test_alignment_pretraining_adds_its_loss_and_records_it(dataset_dir, tmp_pat
     record = json.loads((out / "persona_train.json").read_text())
     assert record["base_record"]["align"] == {"weight": 1.0, "personas": 4, "temperature": 0.1,
                                               "question": "own", "centre": False,
-                                              "layers": 0}
+                                              "layers": 0, "after": 0}
     assert record["global_step"] == 2
 
 
-@pytest.mark.parametrize("flags", [["--align_weight", "-1"], ["--align_weight", "1",
-                                                              "--align_personas", "1"]])
+def test_alignment_after_n_steps_leaves_the_first_steps_sft_only(dataset_dir, tmp_path, capsys):
+    out = tmp_path / "two_phase"
+    assert cli(["tiny-vlm", "--out", str(out), "--pretrain", "--data", str(dataset_dir),
+                "--patch_size", "16", "--align_weight", "1", "--align_personas", "2",
+                "--align_after", "1", "--pretrain_steps", "2", "--pretrain_args",
+                "--per_device_train_batch_size 2 --logging_steps 1 --save_strategy no"]) == 0
+    logged = [line for line in capsys.readouterr().out.splitlines() if "'loss'" in line]
+    assert ["'align_loss'" in line for line in logged] == [False, True]
+    record = json.loads((out / "persona_train.json").read_text())
+    assert record["base_record"]["align"]["after"] == 1
+
+
+@pytest.mark.parametrize("flags", [["--align_weight", "-1"],
+                                   ["--align_weight", "1", "--align_personas", "1"],
+                                   ["--align_weight", "1", "--align_after", "-1"]])
 def test_bad_alignment_options_are_user_errors(dataset_dir, tmp_path, capsys, flags):
     assert cli(["tiny-vlm", "--out", str(tmp_path / "x"), "--pretrain", "--data",
                 str(dataset_dir), *flags]) == 2

@@ -56,23 +56,39 @@ def test_a_stored_case_run_with_other_flags_is_refused(tmp_path):
         findings.run_case(tmp_path, case, 0)
 
 
-def test_answer_types_is_the_share_of_answers_of_the_asked_kind(tmp_path):
-    logs = tmp_path / "run" / "img2text" / "eval" / "model"
+def write_sample_logs(root, answers: dict[str, list[tuple[str, str, str]]]) -> None:
+    """lmms-eval logs of img2text: per half, (persona, fact, prediction) records."""
+    logs = root / "run" / "img2text" / "eval" / "model"
     logs.mkdir(parents=True)
     tasks = {}
-    for half, predictions in (("source", ["Bergen", "Nils Moreau"]), ("target", ["blue", "b"])):
+    for half, rows in answers.items():
         task = f"persona_img2text_{half}"
         tasks[task] = {}
         lines = []
-        for i, (fact, p) in enumerate(zip(("birth_city", "name"), predictions, strict=True)):
-            record = {"id": f"p000{i}-{fact}", "persona_id": f"p000{i}", "fact": fact,
+        for i, (pid, fact, p) in enumerate(rows):
+            record = {"id": f"{pid}-{fact}", "persona_id": pid, "fact": fact,
                       "modality": "image", "answer": "x", "prediction": p, "exact": False,
                       "contains": False}
             lines.append(json.dumps({"doc_id": i, "target": "x", "filtered_resps": [p],
                                      "exact": record}))
         (logs / f"20261201_samples_{task}.jsonl").write_text("\n".join(lines) + "\n")
     (logs / "20261201_results.json").write_text(json.dumps({"results": tasks}))
+
+
+def test_answer_types_is_the_share_of_answers_of_the_asked_kind(tmp_path):
+    write_sample_logs(tmp_path, {
+        "source": [("p0000", "birth_city", "Bergen"), ("p0001", "name", "Nils Moreau")],
+        "target": [("p0000", "birth_city", "blue"), ("p0001", "name", "b")]})
     assert findings.answer_types(tmp_path, "img2text") == {"source": 1.0, "target": 0.0}
+
+
+def test_same_answers_says_whether_the_answer_follows_the_question(tmp_path):
+    write_sample_logs(tmp_path, {  # target: p0000 answers Bergen whatever is asked
+        "source": [("p0000", "birth_city", "Bergen"), ("p0000", "name", "Nils Moreau"),
+                   ("p0001", "name", "Ada Li")],
+        "target": [("p0000", "birth_city", "Bergen"), ("p0000", "name", "bergen"),
+                   ("p0001", "name", "Ada Li")]})
+    assert findings.same_answers(tmp_path, "img2text") == {"source": 0.75, "target": 1.0}
 
 
 def test_stored_only_runs_nothing_and_lists_what_is_missing(tmp_path, capsys):

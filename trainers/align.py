@@ -21,6 +21,9 @@ person alone (portrait or description) is aligned, so the loss never touches the
 answer is read from. Measured (docs/findings.md, probe g1): it did not make the pretrained
 model read questions, and carried less of the person than `own`.
 
+`after`: the first `after` optimizer steps are SFT only, the loss is added from then on
+(two phases: the model may learn to read questions before the routes are pulled together).
+
 `centre`: subtract, per modality and layer, the batch mean before the cosine. What all
 personas of a batch share (the question asked, the modality) then costs the loss nothing,
 so it need not be pushed out of the state; only what tells the persons apart is aligned.
@@ -54,6 +57,7 @@ class AlignConfig:
     question: str = "own"  # one of trainers/cli.py ALIGN_QUESTIONS
     centre: bool = False
     layers: int = 0  # align the outputs of the first `layers` LM layers only (0: all)
+    after: int = 0  # SFT-only optimizer steps before the alignment loss is switched on
 
 
 def ask(row: dict, question: str) -> dict:
@@ -126,7 +130,8 @@ class AlignSFTTrainer(SFTTrainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         result = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        if not model.training or self.align.weight == 0:
+        if (not model.training or self.align.weight == 0
+                or self.state.global_step < self.align.after):
             return result
         extra = self.align.weight * self.alignment_loss(model)
         self.align_losses.append(extra.item())

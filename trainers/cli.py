@@ -87,6 +87,9 @@ def tiny_vlm_parser() -> ArgumentParser:
                         help="centre the states per modality over the alignment batch first")
     parser.add_argument("--align-layers", type=int, default=0,
                         help="align the outputs of the first N language-model layers (0: all)")
+    parser.add_argument("--align-after", type=int, default=0,
+                        help="SFT-only steps before the alignment loss is switched on (two "
+                        "phases; 0: aligned from the first step)")
     parser.add_argument("--pretrain-args", default="",
                         help="extra trainers/sft.py arguments for the alignment stage, one string")
     return parser

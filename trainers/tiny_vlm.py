@@ -176,11 +176,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def align_config(args: argparse.Namespace) -> AlignConfig:
     if (args.align_weight < 0 or args.align_personas < 2 or args.align_temperature <= 0
-            or args.align_layers < 0):
+            or args.align_layers < 0 or args.align_after < 0):
         raise UserError("--align_weight must be >= 0, --align_personas >= 2, "
-                        "--align_temperature > 0 and --align_layers >= 0")
+                        "--align_temperature > 0, --align_layers >= 0 and --align_after >= 0")
     return AlignConfig(args.align_weight, args.align_personas, args.align_temperature,
-                       args.align_question, args.align_centre, args.align_layers)
+                       args.align_question, args.align_centre, args.align_layers,
+                       args.align_after)
 
 
 def pretrain_argv(args: argparse.Namespace, init_dir: Path) -> list[str]:
