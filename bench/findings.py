@@ -75,7 +75,7 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
         Case(f"{DEMO['pretrain_steps'] // 2} alignment steps",
              ("--pretrain-steps", str(DEMO["pretrain_steps"] // 2)), ("img2text",)),
         Case(f"{DEMO['pretrain_steps'] * 2} alignment steps",
-             ("--pretrain-steps", str(DEMO["pretrain_steps"] * 2)), ("img2text",)),
+             ("--pretrain-steps", str(DEMO["pretrain_steps"] * 2))),
         Case("pool of 24 personas", ("--pretrain-personas", "24"), ("img2text",)),
         Case("pool of appearance questions only", ("--pretrain-tasks", "appearance"),
              ("img2text",)),

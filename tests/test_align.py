@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 from datasets import load_dataset
 
 from persona_bench.cli import main as cli
 from persona_bench.persona_gen.rows import TEXT_PREFIX
-from persona_bench.trainers.align import KNOWN_QUESTIONS, ask, pairs_by_persona
+from persona_bench.trainers.align import KNOWN_QUESTIONS, ask, layer_outputs, pairs_by_persona
 
 
 def test_pairs_index_every_pool_persona_in_both_modalities(dataset_dir):
@@ -87,3 +88,49 @@ def test_bad_alignment_options_are_user_errors(dataset_dir, tmp_path, capsys, fl
                 str(dataset_dir), *flags]) == 2
     assert "--align_weight must be" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def _pool_inputs(data, processor, modality: str):
+    from persona_bench.prompting import build_prompt, encode_prompts
+
+    pool = load_dataset(str(data), "pretrain", split="train")
+    rows = [pool[sides[modality][0]] for sides in pairs_by_persona(pool).values()][:2]
+    images = [row["images"] for row in rows]
+    prompts = [build_prompt(processor, row["messages"][:-1], imgs)
+               for row, imgs in zip(rows, images, strict=True)]
+    return encode_prompts(processor, prompts, images)
+
+
+def _states_and_grads(model, read):
+    """Last-position states of both modalities from `read`, and the gradients they give."""
+    states = [torch.stack([h[:, -1] for h in read(inputs)]) for inputs in model.sides]
+    (states[0] * states[1]).sum().backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad(set_to_none=True)
+    return [s.detach() for s in states], grads
+
+
+def _check_early_stop(model_dir, data, layers: int) -> None:
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    model = AutoModelForImageTextToText.from_pretrained(model_dir)
+    processor = AutoProcessor.from_pretrained(model_dir)
+    model.train()
+    model.sides = [_pool_inputs(data, processor, m) for m in ("image", "text")]
+    early = _states_and_grads(model, lambda x: layer_outputs(model, x, layers))
+    full = _states_and_grads(model, lambda x: model(
+        **x, output_hidden_states=True, use_cache=False).hidden_states[1:][:layers])
+    assert all(torch.equal(a, b) for a, b in zip(early[0], full[0], strict=True))
+    assert early[1].keys() == full[1].keys()
+    assert all(torch.allclose(early[1][n], full[1][n], atol=1e-6) for n in full[1])
+    lm_head = [n for n in full[1] if "lm_head" in n]
+    assert not lm_head  # the loss never reaches the LM head, in either reader
+
+
+def test_the_early_stop_gives_the_full_forwards_states_and_gradients(tiny_vlm_dir,
+                                                                       dataset_dir):
+    _check_early_stop(tiny_vlm_dir, dataset_dir, layers=2)
+
+
+def test_the_early_stop_matches_on_every_family(family_vlm_dir, matrix_data_dir):
+    _check_early_stop(family_vlm_dir, matrix_data_dir, layers=1)

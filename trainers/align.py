@@ -105,8 +105,38 @@ class AlignSFTTrainer(SFTTrainer):
         inputs = encode_prompts(processor, prompts, images).to(model.device)
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
+        return torch.stack([h[:, -1] for h in layer_outputs(model, inputs, self.align.layers)])
+
+
+class _Enough(Exception):
+    """Raised by the hook of the last layer `layer_outputs` needs: the rest is not run."""
+
+
+def layer_outputs(model, inputs, layers: int) -> list[torch.Tensor]:
+    """The outputs of the first `layers` decoder layers of the language model (0: every
+    layer, as `hidden_states[1:]`). With fewer layers than the model has, the forward stops
+    after the last one needed: the upper layers and the LM head, which the loss never
+    reaches, are not computed (same values and gradients, a cheaper alignment step)."""
+    decoder_layers = getattr(model.get_decoder(), "layers", None)
+    if not layers or decoder_layers is None or layers >= len(decoder_layers):
         hidden = model(**inputs, output_hidden_states=True, use_cache=False).hidden_states
-        return torch.stack([h[:, -1] for h in hidden[1:][: self.align.layers or None]])
+        return list(hidden[1:][: layers or None])
+    outputs: list[torch.Tensor] = []
+
+    def keep(module, args, output) -> None:
+        outputs.append(output[0] if isinstance(output, tuple) else output)
+        if len(outputs) == layers:
+            raise _Enough
+
+    handles = [layer.register_forward_hook(keep) for layer in decoder_layers[:layers]]
+    try:
+        model(**inputs, use_cache=False)
+    except _Enough:
+        pass
+    finally:  # removed before backward, so a checkpointed recompute never meets them
+        for handle in handles:
+            handle.remove()
+    return outputs
 
     def alignment_loss(self, model) -> torch.Tensor:
         personas = self.align_rng.sample(sorted(self.align_index),
