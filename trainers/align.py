@@ -81,33 +81,6 @@ def pairs_by_persona(rows: Dataset) -> dict[str, dict[str, list[int]]]:
     return {pid: sides for pid, sides in index.items() if len(sides) == 2}
 
 
-class AlignSFTTrainer(SFTTrainer):
-    """`SFTTrainer` whose training loss adds `AlignConfig.weight` x the alignment loss."""
-
-    def __init__(self, *args, align_rows: Dataset, align: AlignConfig, seed: int = 0,
-                 **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.align_rows = align_rows.select_columns(["messages", "images"])
-        self.align_index = pairs_by_persona(align_rows)
-        self.align = align
-        self.align_rng = random.Random(f"align:{seed}")
-        self.align_losses: list[float] = []
-        if len(self.align_index) < 2:
-            raise ValueError("the alignment loss needs at least 2 personas with image and "
-                             "text rows in the pretraining split")
-
-    def _last_states(self, model, rows: list[dict]) -> torch.Tensor:
-        """(layers, batch, width) states at the last prompt position (prompts left-padded)."""
-        processor = self.processing_class
-        images = [row["images"] for row in rows]
-        prompts = [build_prompt(processor, row["messages"][:-1], imgs)
-                   for row, imgs in zip(rows, images, strict=True)]
-        inputs = encode_prompts(processor, prompts, images).to(model.device)
-        if "pixel_values" in inputs:
-            inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
-        return torch.stack([h[:, -1] for h in layer_outputs(model, inputs, self.align.layers)])
-
-
 class _Enough(Exception):
     """Raised by the hook of the last layer `layer_outputs` needs: the rest is not run."""
 
@@ -137,6 +110,34 @@ def layer_outputs(model, inputs, layers: int) -> list[torch.Tensor]:
         for handle in handles:
             handle.remove()
     return outputs
+
+
+class AlignSFTTrainer(SFTTrainer):
+    """`SFTTrainer` whose training loss adds `AlignConfig.weight` x the alignment loss."""
+
+    def __init__(self, *args, align_rows: Dataset, align: AlignConfig, seed: int = 0,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.align_rows = align_rows.select_columns(["messages", "images"])
+        self.align_index = pairs_by_persona(align_rows)
+        self.align = align
+        self.align_rng = random.Random(f"align:{seed}")
+        self.align_losses: list[float] = []
+        if len(self.align_index) < 2:
+            raise ValueError("the alignment loss needs at least 2 personas with image and "
+                             "text rows in the pretraining split")
+
+    def _last_states(self, model, rows: list[dict]) -> torch.Tensor:
+        """(layers, batch, width) states at the last prompt position (prompts left-padded)."""
+        processor = self.processing_class
+        images = [row["images"] for row in rows]
+        prompts = [build_prompt(processor, row["messages"][:-1], imgs)
+                   for row, imgs in zip(rows, images, strict=True)]
+        inputs = encode_prompts(processor, prompts, images).to(model.device)
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
+        return torch.stack([h[:, -1] for h in layer_outputs(model, inputs, self.align.layers)])
+
 
     def alignment_loss(self, model) -> torch.Tensor:
         personas = self.align_rng.sample(sorted(self.align_index),
