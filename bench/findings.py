@@ -74,6 +74,7 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
              ("--pretrain-steps", str(DEMO["pretrain_steps"] // 4)), ("img2text",)),
         Case(f"{DEMO['pretrain_steps'] // 2} alignment steps",
              ("--pretrain-steps", str(DEMO["pretrain_steps"] // 2)), ("img2text",)),
+        Case("600 alignment steps", ("--pretrain-steps", "600"), ("img2text",)),
         Case(f"{DEMO['pretrain_steps'] * 2} alignment steps",
              ("--pretrain-steps", str(DEMO["pretrain_steps"] * 2))),
         Case("pool of 24 personas", ("--pretrain-personas", "24"), ("img2text",)),
