@@ -21,23 +21,16 @@ import torch
 from datasets import load_dataset
 
 from persona_bench.persona_gen.generate import generate_dataset
-from persona_bench.prompting import build_prompt, encode_prompts
 from persona_bench.trainers import tiny_vlm
-from persona_bench.trainers.align import layer_outputs, pairs_by_persona
+from persona_bench.trainers.align import layer_outputs, pairs_by_persona, prompt_inputs
 
 
 def pool_inputs(data: Path, processor, personas: int) -> list[dict]:
     """Model inputs of one alignment step: `personas` image prompts and as many text ones."""
     pool = load_dataset(str(data), "pretrain", split="train")
     index = pairs_by_persona(pool)
-    sides = []
-    for modality in ("image", "text"):
-        rows = [pool[index[p][modality][0]] for p in sorted(index)[:personas]]
-        images = [row["images"] for row in rows]
-        prompts = [build_prompt(processor, row["messages"][:-1], imgs)
-                   for row, imgs in zip(rows, images, strict=True)]
-        sides.append(encode_prompts(processor, prompts, images))
-    return sides
+    return [prompt_inputs(processor, [pool[index[p][m][0]] for p in sorted(index)[:personas]])
+            for m in ("image", "text")]
 
 
 def full_forward(model, inputs, layers: int) -> list[torch.Tensor]:

@@ -10,7 +10,13 @@ from datasets import load_dataset
 
 from persona_bench.cli import main as cli
 from persona_bench.persona_gen.rows import TEXT_PREFIX
-from persona_bench.trainers.align import KNOWN_QUESTIONS, ask, layer_outputs, pairs_by_persona
+from persona_bench.trainers.align import (
+    KNOWN_QUESTIONS,
+    ask,
+    layer_outputs,
+    pairs_by_persona,
+    prompt_inputs,
+)
 
 
 def test_pairs_index_every_pool_persona_in_both_modalities(dataset_dir):
@@ -91,19 +97,14 @@ def test_bad_alignment_options_are_user_errors(dataset_dir, tmp_path, capsys, fl
 
 
 def _pool_inputs(data, processor, modality: str):
-    from persona_bench.prompting import build_prompt, encode_prompts
-
     pool = load_dataset(str(data), "pretrain", split="train")
-    rows = [pool[sides[modality][0]] for sides in pairs_by_persona(pool).values()][:2]
-    images = [row["images"] for row in rows]
-    prompts = [build_prompt(processor, row["messages"][:-1], imgs)
-               for row, imgs in zip(rows, images, strict=True)]
-    return encode_prompts(processor, prompts, images)
+    return prompt_inputs(processor, [pool[sides[modality][0]]
+                                     for sides in pairs_by_persona(pool).values()][:2])
 
 
-def _states_and_grads(model, read):
+def _states_and_grads(model, sides, read):
     """Last-position states of both modalities from `read`, and the gradients they give."""
-    states = [torch.stack([h[:, -1] for h in read(inputs)]) for inputs in model.sides]
+    states = [torch.stack([h[:, -1] for h in read(inputs)]) for inputs in sides]
     (states[0] * states[1]).sum().backward()
     grads = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
     model.zero_grad(set_to_none=True)
@@ -116,9 +117,9 @@ def _check_early_stop(model_dir, data, layers: int) -> None:
     model = AutoModelForImageTextToText.from_pretrained(model_dir)
     processor = AutoProcessor.from_pretrained(model_dir)
     model.train()
-    model.sides = [_pool_inputs(data, processor, m) for m in ("image", "text")]
-    early = _states_and_grads(model, lambda x: layer_outputs(model, x, layers))
-    full = _states_and_grads(model, lambda x: model(
+    sides = [_pool_inputs(data, processor, m) for m in ("image", "text")]
+    early = _states_and_grads(model, sides, lambda x: layer_outputs(model, x, layers))
+    full = _states_and_grads(model, sides, lambda x: model(
         **x, output_hidden_states=True, use_cache=False).hidden_states[1:][:layers])
     assert all(torch.equal(a, b) for a, b in zip(early[0], full[0], strict=True))
     assert early[1].keys() == full[1].keys()

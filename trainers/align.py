@@ -22,7 +22,9 @@ answer is read from. Measured (docs/findings.md, probe g1): it did not make the 
 model read questions, and carried less of the person than `own`.
 
 `after`: the first `after` optimizer steps are SFT only, the loss is added from then on
-(two phases: the model may learn to read questions before the routes are pulled together).
+(two phases, so that question reading could come first). Measured (docs/findings.md,
+fourth session): after 300 SFT-only steps the states no longer tell the personas apart
+and the loss stays at chance.
 
 `centre`: subtract, per modality and layer, the batch mean before the cosine. What all
 personas of a batch share (the question asked, the modality) then costs the loss nothing,
@@ -81,6 +83,14 @@ def pairs_by_persona(rows: Dataset) -> dict[str, dict[str, list[int]]]:
     return {pid: sides for pid, sides in index.items() if len(sides) == 2}
 
 
+def prompt_inputs(processor, rows: list[dict]):
+    """Model inputs of the pool rows' prompts (their messages without the answer)."""
+    images = [row["images"] for row in rows]
+    prompts = [build_prompt(processor, row["messages"][:-1], imgs)
+               for row, imgs in zip(rows, images, strict=True)]
+    return encode_prompts(processor, prompts, images)
+
+
 class _Enough(Exception):
     """Raised by the hook of the last layer `layer_outputs` needs: the rest is not run."""
 
@@ -129,11 +139,7 @@ class AlignSFTTrainer(SFTTrainer):
 
     def _last_states(self, model, rows: list[dict]) -> torch.Tensor:
         """(layers, batch, width) states at the last prompt position (prompts left-padded)."""
-        processor = self.processing_class
-        images = [row["images"] for row in rows]
-        prompts = [build_prompt(processor, row["messages"][:-1], imgs)
-                   for row, imgs in zip(rows, images, strict=True)]
-        inputs = encode_prompts(processor, prompts, images).to(model.device)
+        inputs = prompt_inputs(self.processing_class, rows).to(model.device)
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
         return torch.stack([h[:, -1] for h in layer_outputs(model, inputs, self.align.layers)])
