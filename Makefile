@@ -22,9 +22,11 @@ $(CHROMIUM):
 demo: install
 	$(BIN)/persona-bench demo
 
+# CI has 2 cores: two workers (tests/conftest.py keeps each expensive fixture on one worker).
+TEST_WORKERS ?= 2
 test: install $(CHROMIUM)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 # Refresh the lock on purpose: resolve pyproject.toml's ranges (+ tools/lock-pins.txt) anew.
 lock:
@@ -32,6 +34,16 @@ lock:
 	.venv-lock/bin/pip install -q -U pip
 	.venv-lock/bin/pip install -q --dry-run --ignore-installed --report .venv-lock/report.json \
 		-c tools/lock-pins.txt -U pip setuptools -e '.[dev]'
+	.venv-lock/bin/python tools/lock.py .venv-lock/report.json $(LOCK)
+	rm -rf .venv-lock
+
+# Add a dependency without moving any other: resolve again with the current lock as constraints.
+lock-add:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install -q -U pip
+	grep -v '^#' $(LOCK) | sed 's/ --hash.*//' | cat - tools/lock-pins.txt > .venv-lock/keep.txt
+	.venv-lock/bin/pip install -q --dry-run --ignore-installed --report .venv-lock/report.json \
+		-c .venv-lock/keep.txt -U pip setuptools -e '.[dev]'
 	.venv-lock/bin/python tools/lock.py .venv-lock/report.json $(LOCK)
 	rm -rf .venv-lock
 
@@ -43,6 +55,6 @@ test-latest: $(CHROMIUM)
 	.venv-latest/bin/pip install -q -e '.[dev]'
 	.venv-latest/bin/pip freeze --exclude-editable > .venv-latest/freeze.txt
 	.venv-latest/bin/ruff check .
-	.venv-latest/bin/pytest -q -p no:cacheprovider
+	.venv-latest/bin/pytest -q -n $(TEST_WORKERS) -p no:cacheprovider
 
-.PHONY: install demo test lock test-latest
+.PHONY: install demo test lock lock-add test-latest

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from collections import Counter
@@ -31,6 +32,7 @@ from persona_bench.experiment import mean_sd
 from persona_bench.leaderboards.bootstrap import Interval
 from persona_bench.leaderboards.readers import locate_run, read_task_log
 from persona_bench.leaderboards.scoring import score_results
+from persona_bench.persona_gen.vocab import ALL_FACTS
 from persona_bench.pipeline import DEMO, DIRECTIONS, demo, demo_parser
 from persona_bench.tasks.evaluate import finished_results
 
@@ -42,6 +44,9 @@ class Case:
     label: str
     args: tuple[str, ...] = ()
     directions: tuple[str, ...] = DIRECTIONS
+    # The label of a case whose dataset and pretrained model this one starts from (same seed):
+    # its flags may only change the fine-tune, so that is all that differs between the two.
+    base: str = ""
 
 
 # Earlier recipes spell out every flag that has changed since, so they stay what they were.
@@ -94,9 +99,16 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
         Case("shared centred alignment, upper half", UPPER),
         Case("shared centred alignment, whole LM", SHARED, ("img2text",)),
     )),
+    "epochs": ("Transfer vs fine-tune epochs (the same pretrained model per seed), img2text", (
+        DEMO_RECIPE,
+        *(Case(f"{n:g} fine-tune epochs", ("--epochs", f"{n:g}"), ("img2text",),
+               base=DEMO_RECIPE.label) for n in (DEMO["epochs"] / 2, DEMO["epochs"] * 2)),
+    )),
     "size": ("Transfer vs model size, img2text", (
         DEMO_RECIPE, Case("s (~30M)", ("--size", "s"), ("img2text",)))),
 }
+# Experiments whose section also breaks target recall down per fact.
+PER_FACT = ("recipe",)
 DEFAULT_EXPERIMENTS = ("recipe", "tokenizer", "alignment")
 METRICS = ("source", "target", "gap", "likelihood_source", "likelihood_target", "seen",
            "base_target")
@@ -121,16 +133,19 @@ def run_case(out: Path, case: Case, seed: int) -> dict:
             raise SystemExit(f"{folder} was run with {result['args']}, not {list(case.args)}: "
                              "pass another --out (or remove that folder)")
         stale = "identification" not in result or any(
-            k not in result["rows"][0] for k in ("answer_type", "same_answer"))
+            k not in row for row in result["rows"] for k in ROW_MEASURES)
         if "identification" not in result:  # runs from before these measurements existed
             result["identification"] = identification(
                 folder / f"tiny-vlm-{args_size(case)}", folder / "data")
         for row in result["rows"]:
-            row.setdefault("answer_type", answer_types(folder, row["direction"]))
-            row.setdefault("same_answer", same_answers(folder, row["direction"]))
+            for key, measure in ROW_MEASURES.items():
+                if key not in row:
+                    row[key] = measure(folder, row["direction"])
         if stale:
             write_text_atomic(result_file, json.dumps(result, indent=2) + "\n")
         return result
+    if case.base:
+        start_from_base(out, case, seed)
     direction = "both" if set(case.directions) == set(DIRECTIONS) else case.directions[0]
     started = time.perf_counter()
     steps, _ = demo(demo_parser().parse_args(
@@ -138,12 +153,27 @@ def run_case(out: Path, case: Case, seed: int) -> dict:
     size = args_size(case)
     result = {"label": case.label, "args": list(case.args), "seed": seed,
               "identification": identification(folder / f"tiny-vlm-{size}", folder / "data"),
-              "rows": [{**score_row(folder, d), "answer_type": answer_types(folder, d),
-                        "same_answer": same_answers(folder, d)} for d in case.directions],
+              "rows": [{**score_row(folder, d),
+                        **{key: measure(folder, d) for key, measure in ROW_MEASURES.items()}}
+                       for d in case.directions],
               "seconds": round(time.perf_counter() - started, 1),
               "steps": [[name, round(sec, 1), status] for name, sec, status in steps.times]}
     write_text_atomic(result_file, json.dumps(result, indent=2) + "\n")
     return result
+
+
+def start_from_base(out: Path, case: Case, seed: int) -> None:
+    """Copy the dataset and pretrained model of `case.base` (run first when missing) into
+    the case's folder; the demo then skips those steps, as on a resumed run."""
+    (base,) = {c for _, cases in EXPERIMENTS.values() for c in cases if c.label == case.base}
+    run_case(out, base, seed)
+    source, folder = case_dir(out, base, seed), case_dir(out, case, seed)
+    for name in ("data", f"tiny-vlm-{args_size(base)}"):
+        if not (folder / name).exists():
+            partial = folder / f".{name}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(source / name, partial)
+            partial.rename(folder / name)
 
 
 @torch.inference_mode()
@@ -237,16 +267,35 @@ def _plain(iv: Interval) -> list[float | None]:
     return [iv.value, iv.low, iv.high]
 
 
-def score_row(folder: Path, direction: str) -> dict:
+def _direction_score(folder: Path, direction: str):
     run = folder / "run"
     results = finished_results(run / direction / "eval")
     base = finished_results(run / direction / "base_eval")
-    score = score_results(results, direction, base, dataset=folder / "data")
-    group = score.directions[direction].groups["all"]
+    return score_results(results, direction, base, dataset=folder / "data").directions[direction]
+
+
+def score_row(folder: Path, direction: str) -> dict:
+    score = _direction_score(folder, direction)
+    group = score.groups["all"]
     return {"direction": direction, "chance": group.chance,
-            "likelihood_chance": group.likelihood_chance,
-            "n_personas": score.directions[direction].n_personas,
+            "likelihood_chance": group.likelihood_chance, "n_personas": score.n_personas,
             **{m: _plain(group.metrics[m]) for m in METRICS if m in group.metrics}}
+
+
+FACT_METRICS = ("source", "target", "likelihood_target")
+
+
+def fact_scores(folder: Path, direction: str) -> dict[str, dict[str, float]]:
+    """Per fact: its chance levels and the point estimates of FACT_METRICS."""
+    groups = _direction_score(folder, direction).groups
+    return {fact: {"chance": groups[fact].chance,
+                   "likelihood_chance": groups[fact].likelihood_chance,
+                   **{m: groups[fact].metrics[m].value for m in FACT_METRICS}}
+            for fact in ALL_FACTS if fact in groups}
+
+
+# Measures kept per run and direction beside the scores (added to stored runs that lack one).
+ROW_MEASURES = {"answer_type": answer_types, "same_answer": same_answers, "facts": fact_scores}
 
 
 def _cell(value: list[float | None] | None) -> str:
@@ -341,6 +390,32 @@ def asymmetry(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def per_fact(results: list[dict]) -> str:
+    """Per case, direction and fact: chance and the mean over seeds of source, target and
+    likelihood target recall, and in how many seeds the target point estimate beats chance."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for result in results:
+        for row in result["rows"]:
+            groups.setdefault((result["label"], row["direction"]), []).append(row)
+    head = ("| case | direction | fact | chance (exact / lik.) | source ↑ | target ↑ | "
+            "lik. target ↑ | seeds: target > chance | seeds: lik. target > chance |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for (label, direction), rows in groups.items():
+        for fact in ALL_FACTS:
+            runs = [row["facts"][fact] for row in rows]
+            means = [sum(r[m] for r in runs) / len(runs) for m in FACT_METRICS]
+            above = [sum(r[m] > r[c] for r in runs) for m, c in
+                     (("target", "chance"), ("likelihood_target", "likelihood_chance"))]
+            lines.append(f"| {label} | {direction} | {fact} | {runs[0]['chance']:.3f} / "
+                         f"{runs[0]['likelihood_chance']:.2f} | "
+                         + " | ".join(f"{v:.3f}" for v in means) + " | "
+                         + " | ".join(f"{a}/{len(runs)}" for a in above) + " |")
+    personas = results[0]["rows"][0]["n_personas"]
+    return (f"Per fact (point estimates, mean over the seeds; {personas} personas, one test "
+            "question per persona and fact in each half, so a single run's per-fact recall moves "
+            f"in steps of 1/{personas}):\n\n" + "\n".join(lines))
+
+
 BEGIN, END = "<!-- findings.py tables: begin -->", "<!-- findings.py tables: end -->"
 
 
@@ -378,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         results = [run_case(out, c, s) for c, s in runs if (c, s) not in missing]
         not_run = "Not run: " + ", ".join(f"{c.label} (seed {s})" for c, s in missing) + "."
         parts = (table(results), over_seeds(results), asymmetry(results),
+                 per_fact(results) if name in PER_FACT and results else "",
                  not_run if missing else "")
         sections.append(f"### {title}\n\n" + "\n\n".join(p for p in parts if p))
         write_text_atomic(out / f"{name}.json", json.dumps(results, indent=2) + "\n")

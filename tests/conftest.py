@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -13,6 +14,42 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from persona_bench.families import BUILDABLE, DEFAULT  # noqa: E402 - after the offline switches
+
+# `make test` runs the suite on two workers (pytest-xdist). Every worker builds the session
+# fixtures its tests use, so the test files of one expensive fixture go to one worker, which
+# builds it once; every other file is a unit of its own (its module fixtures stay with it).
+EXPENSIVE_FIXTURES = ("trained_vlm_dir", "unlearn_vlm_dir", "family_vlm_dir")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def file_group(path: str) -> str:
+    """The first expensive fixture a test file names, else the file itself."""
+    text = (ROOT / path).read_text()
+    return next((f for f in EXPENSIVE_FIXTURES if f in text), path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    # (xdist's `--dist loadgroup` cannot do this under pytest 9: it renames node ids by an
+    # attribute pytest 9 no longer reads.)
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByExpensiveFixture(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return file_group(nodeid.split("::", 1)[0])
+
+    return ByExpensiveFixture(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread per worker: two workers on two cores, not four threads fighting."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        os.environ.setdefault("OMP_NUM_THREADS", "1")  # and its subprocesses
+        torch.set_num_threads(1)
+
 
 # The small dataset every stage's tests share: 8 target personas, 16 pretrain personas.
 TEST_DATA = dict(num_personas=8, pretrain_personas=16, image_size=64, variants=3, seed=0)

@@ -95,3 +95,35 @@ def test_stored_only_runs_nothing_and_lists_what_is_missing(tmp_path, capsys):
     assert findings.main(["--out", str(tmp_path), "--only", "first", "--stored-only"]) == 0
     assert "Not run: first issue-14 recipe (seed 0)." in capsys.readouterr().out
     assert [p.name for p in tmp_path.iterdir()] == ["first.json"]  # no case was run
+
+
+def test_a_case_with_a_base_starts_from_its_dataset_and_pretrained_model(tmp_path):
+    (epochs,) = [c for c in findings.EXPERIMENTS["epochs"][1] if c.args == ("--epochs", "20")]
+    assert epochs.base == "demo recipe"
+    base = findings.case_dir(tmp_path, findings.DEMO_RECIPE, 0)
+    for name in ("data", "tiny-vlm-xs"):
+        (base / name).mkdir(parents=True)
+        (base / name / "config.json").write_text(name)
+    stored = {**result(0, 0.2, 0.1), "label": "demo recipe", "identification": {}}
+    for r in stored["rows"]:
+        r.update(answer_type={}, same_answer={}, facts={})
+    (base / "findings.json").write_text(json.dumps(stored))
+    findings.start_from_base(tmp_path, epochs, 0)
+    folder = findings.case_dir(tmp_path, epochs, 0)
+    assert sorted(p.name for p in folder.iterdir()) == ["data", "tiny-vlm-xs"]  # no partials
+    assert (folder / "tiny-vlm-xs" / "config.json").read_text() == "tiny-vlm-xs"
+
+
+def test_per_fact_averages_over_seeds_and_counts_the_seeds_above_chance():
+    def facts(target: float) -> dict:
+        return {f: {"chance": 0.083, "likelihood_chance": 0.2, "source": 0.5, "target": target,
+                    "likelihood_target": 0.4} for f in findings.ALL_FACTS}
+
+    runs = [{"label": "recipe", "seed": s, "rows": [{"direction": "img2text", "n_personas": 12,
+                                                     "facts": facts(t)}]}
+            for s, t in ((0, 0.0), (1, 0.25))]
+    text = findings.per_fact(runs)
+    (name,) = [line for line in text.splitlines() if "| name |" in line]
+    assert name == ("| recipe | img2text | name | 0.083 / 0.20 | 0.500 | 0.125 | 0.400 | 1/2 "
+                    "| 2/2 |")
+    assert "steps of 1/12" in text
