@@ -31,7 +31,7 @@ from persona_bench.atomic import write_text_atomic
 from persona_bench.experiment import mean_sd
 from persona_bench.leaderboards.bootstrap import Interval
 from persona_bench.leaderboards.readers import locate_run, read_task_log
-from persona_bench.leaderboards.scoring import score_results
+from persona_bench.leaderboards.scoring import DirectionScore, score_results
 from persona_bench.persona_gen.vocab import ALL_FACTS
 from persona_bench.pipeline import DEMO, DIRECTIONS, demo, demo_parser
 from persona_bench.tasks.evaluate import finished_results
@@ -267,7 +267,7 @@ def _plain(iv: Interval) -> list[float | None]:
     return [iv.value, iv.low, iv.high]
 
 
-def _direction_score(folder: Path, direction: str):
+def _direction_score(folder: Path, direction: str) -> DirectionScore:
     run = folder / "run"
     results = finished_results(run / direction / "eval")
     base = finished_results(run / direction / "base_eval")
