@@ -29,23 +29,19 @@ test: install $(CHROMIUM)
 	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 # Refresh the lock on purpose: resolve pyproject.toml's ranges (+ tools/lock-pins.txt) anew.
+LOCK_PINS ?= tools/lock-pins.txt
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install -q -U pip
 	.venv-lock/bin/pip install -q --dry-run --ignore-installed --report .venv-lock/report.json \
-		-c tools/lock-pins.txt -U pip setuptools -e '.[dev]'
+		-c $(LOCK_PINS) -U pip setuptools -e '.[dev]'
 	.venv-lock/bin/python tools/lock.py .venv-lock/report.json $(LOCK)
 	rm -rf .venv-lock
 
-# Add a dependency without moving any other: resolve again with the current lock as constraints.
+# Add a dependency without moving any other: `make lock` with the current lock as constraints.
 lock-add:
-	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/pip install -q -U pip
-	grep -v '^#' $(LOCK) | sed 's/ --hash.*//' | cat - tools/lock-pins.txt > .venv-lock/keep.txt
-	.venv-lock/bin/pip install -q --dry-run --ignore-installed --report .venv-lock/report.json \
-		-c .venv-lock/keep.txt -U pip setuptools -e '.[dev]'
-	.venv-lock/bin/python tools/lock.py .venv-lock/report.json $(LOCK)
-	rm -rf .venv-lock
+	grep -v '^#' $(LOCK) | sed 's/ --hash.*//' | cat - tools/lock-pins.txt > .lock-keep.txt
+	$(MAKE) lock LOCK_PINS=.lock-keep.txt; status=$$?; rm -f .lock-keep.txt; exit $$status
 
 # The suite against the newest releases pyproject.toml allows, in a throwaway venv: an upstream
 # break shows up here first, never in a fresh clone (which installs the lock).

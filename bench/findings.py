@@ -341,14 +341,19 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def over_seeds(results: list[dict]) -> str:
-    """Per case and direction run with 2+ seeds: mean ± sd over seeds, and in how many seeds
-    each goal holds (a goal counts for a seed when its 95% interval clears the bar)."""
+def rows_by_case(results: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    """The rows of every seed, per (case label, direction)."""
     groups: dict[tuple[str, str], list[dict]] = {}
     for result in results:
         for row in result["rows"]:
             groups.setdefault((result["label"], row["direction"]), []).append(row)
-    groups = {key: rows for key, rows in groups.items() if len(rows) > 1}
+    return groups
+
+
+def over_seeds(results: list[dict]) -> str:
+    """Per case and direction run with 2+ seeds: mean ± sd over seeds, and in how many seeds
+    each goal holds (a goal counts for a seed when its 95% interval clears the bar)."""
+    groups = {key: rows for key, rows in rows_by_case(results).items() if len(rows) > 1}
     if not groups:
         return ""
     head = ("| case | direction | seeds | " + " | ".join(f"{m} (mean ± sd)" for m in SUMMARY)
@@ -393,10 +398,7 @@ def asymmetry(results: list[dict]) -> str:
 def per_fact(results: list[dict]) -> str:
     """Per case, direction and fact: chance and the mean over seeds of source, target and
     likelihood target recall, and in how many seeds the target point estimate beats chance."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for result in results:
-        for row in result["rows"]:
-            groups.setdefault((result["label"], row["direction"]), []).append(row)
+    groups = rows_by_case(results)
     head = ("| case | direction | fact | chance (exact / lik.) | source ↑ | target ↑ | "
             "lik. target ↑ | seeds: target > chance | seeds: lik. target > chance |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]

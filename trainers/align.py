@@ -144,7 +144,6 @@ class AlignSFTTrainer(SFTTrainer):
             inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
         return torch.stack([h[:, -1] for h in layer_outputs(model, inputs, self.align.layers)])
 
-
     def alignment_loss(self, model) -> torch.Tensor:
         personas = self.align_rng.sample(sorted(self.align_index),
                                          min(self.align.personas, len(self.align_index)))
