@@ -50,12 +50,15 @@ class Case:
 
 
 # Earlier recipes spell out every flag that has changed since, so they stay what they were.
+# The demo's alignment until the sixth session: each side's own question, read at the
+# answer position (`trainers/align.py`). Every case measured on it spells it out.
+OWN = ("--align-question", "own")
 # The demo's recipe before issue 14, for the "before / after" comparison.
-OLD_RECIPE = ("--no-word-tokens", "--pretrain-tasks", "caption", "facts", "--pretrain-steps", "300",
-              "--patch-size", "8", "--align-weight", "0", "--epochs", "30",
-              "--train-args=--train_projector true")
+OLD_RECIPE = (*OWN, "--no-word-tokens", "--pretrain-tasks", "caption", "facts",
+              "--pretrain-steps", "300", "--patch-size", "8", "--align-weight", "0",
+              "--epochs", "30", "--train-args=--train_projector true")
 # The first issue-14 recipe: byte-level BPE, every LM layer aligned, a 30-epoch fine-tune.
-FIRST_RECIPE = ("--no-word-tokens", "--align-layers", "0", "--epochs", "30")
+FIRST_RECIPE = (*OWN, "--no-word-tokens", "--align-layers", "0", "--epochs", "30")
 # The alternative of the second issue-14 session: one shared question per alignment step,
 # centred states; the fine-tune trains the upper half of the LM only, at a higher rate.
 SHARED = ("--no-word-tokens", "--align-layers", "0", "--align-question", "shared",
@@ -63,31 +66,40 @@ SHARED = ("--no-word-tokens", "--align-layers", "0", "--align-question", "shared
 UPPER = (*SHARED, "--train-args=--train_projector false --freeze_lm_layers 2 "
          "--learning_rate 3e-3")
 DEMO_RECIPE = Case("demo recipe")
+OWN_RECIPE = Case("own-question alignment", OWN)  # the demo recipe of sessions 3-5
+
+
+def own(label: str, *args: str, directions: tuple[str, ...] = ("img2text",),
+        base: str = "") -> Case:
+    """A case measured on the own-question alignment: `args` on top of it."""
+    return Case(label, (*OWN, *args), directions, base)
+
 
 # Experiments by name: the table they fill, and their cases (registration, not branches).
 # A case shared by two experiments (same label) is run once.
 EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
     "recipe": ("The demo recipe (`persona-bench demo`), both directions", (DEMO_RECIPE,)),
-    "tokenizer": ("Word-level answer tokens vs the plain byte-level BPE, img2text", (
-        DEMO_RECIPE, Case("plain byte-level BPE", ("--no-word-tokens",), ("img2text",)))),
-    "alignment": ("Transfer vs alignment (where, on/off, weight, steps, pool, two phases), "
-                  "img2text", (
-        DEMO_RECIPE,
-        Case("alignment on every LM layer", ("--align-layers", "0"), ("img2text",)),
-        Case("no alignment loss", ("--align-weight", "0"), ("img2text",)),
-        Case(f"{DEMO['pretrain_steps'] // 4} alignment steps",
-             ("--pretrain-steps", str(DEMO["pretrain_steps"] // 4)), ("img2text",)),
-        Case(f"{DEMO['pretrain_steps'] // 2} alignment steps",
-             ("--pretrain-steps", str(DEMO["pretrain_steps"] // 2)), ("img2text",)),
-        Case("600 alignment steps", ("--pretrain-steps", "600"), ("img2text",)),
-        Case(f"{DEMO['pretrain_steps'] * 2} alignment steps",
-             ("--pretrain-steps", str(DEMO["pretrain_steps"] * 2))),
-        Case("pool of 24 personas", ("--pretrain-personas", "24"), ("img2text",)),
-        Case("pool of appearance questions only", ("--pretrain-tasks", "appearance"),
-             ("img2text",)),
-        Case("alignment weight 0.2", ("--align-weight", "0.2"), ("img2text",)),
-        Case("two phases: 300 SFT-only steps, then 300 aligned",
-             ("--pretrain-steps", "600", "--align-after", "300"), ("img2text",)),
+    "person": ("Where the person is aligned: its last token before the question (the demo) "
+               "or the answer position (sessions 3-5)", (
+        DEMO_RECIPE, OWN_RECIPE,
+        Case("aligned at the person's last token, every layer",
+             ("--align-question", "person", "--align-layers", "0"), ("img2text",)),
+    )),
+    "tokenizer": ("Word-level answer tokens vs the plain byte-level BPE (own-question "
+                  "alignment), img2text", (
+        OWN_RECIPE, own("plain byte-level BPE", "--no-word-tokens"))),
+    "alignment": ("Transfer vs alignment (where, on/off, weight, steps, pool, two phases; "
+                  "own-question alignment), img2text", (
+        OWN_RECIPE,
+        own("alignment on every LM layer", "--align-layers", "0"),
+        own("no alignment loss", "--align-weight", "0"),
+        *(own(f"{n} alignment steps", "--pretrain-steps", str(n)) for n in (100, 200, 600)),
+        own("800 alignment steps", "--pretrain-steps", "800", directions=DIRECTIONS),
+        own("pool of 24 personas", "--pretrain-personas", "24"),
+        own("pool of appearance questions only", "--pretrain-tasks", "appearance"),
+        own("alignment weight 0.2", "--align-weight", "0.2"),
+        own("two phases: 300 SFT-only steps, then 300 aligned",
+            "--pretrain-steps", "600", "--align-after", "300"),
     )),
     "before": ("The demo recipe before issue 14, both directions", (
         Case("recipe before issue 14", OLD_RECIPE),)),
@@ -99,13 +111,14 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
         Case("shared centred alignment, upper half", UPPER),
         Case("shared centred alignment, whole LM", SHARED, ("img2text",)),
     )),
-    "epochs": ("Transfer vs fine-tune epochs (the same pretrained model per seed), img2text", (
-        DEMO_RECIPE,
-        *(Case(f"{n:g} fine-tune epochs", ("--epochs", f"{n:g}"), ("img2text",),
-               base=DEMO_RECIPE.label) for n in (DEMO["epochs"] / 2, DEMO["epochs"] * 2)),
+    "epochs": ("Transfer vs fine-tune epochs (own-question alignment; the same pretrained "
+               "model per seed), img2text", (
+        OWN_RECIPE,
+        *(own(f"{n:g} fine-tune epochs", "--epochs", f"{n:g}", base=OWN_RECIPE.label)
+          for n in (DEMO["epochs"] / 2, DEMO["epochs"] * 2)),
     )),
-    "size": ("Transfer vs model size, img2text", (
-        DEMO_RECIPE, Case("s (~30M)", ("--size", "s"), ("img2text",)))),
+    "size": ("Transfer vs model size (own-question alignment), img2text", (
+        OWN_RECIPE, own("s (~30M)", "--size", "s"))),
 }
 # Experiments whose section also breaks target recall down per fact.
 PER_FACT = ("recipe",)

@@ -309,14 +309,16 @@ DEMO = {
     # Issue 14 recipe (docs/findings.md): word-level tokens for answers, 16 image tokens,
     # pool questions on appearance and facts in both modalities plus the cross-modal
     # alignment loss on the lower half of the LM (aligning every layer carried less of the
-    # person over 3 seeds), and a short (10-epoch) one-modality fine-tune that
-    # leaves the vision tower and projector as the alignment made them (30 epochs pulled the
-    # two routes apart and took the demo past 10 minutes).
+    # person over 3 seeds), read at the person's last token before the question (at the
+    # answer position it kept the answer from following the question), and a short
+    # (10-epoch) one-modality fine-tune that leaves the vision tower and projector as the
+    # alignment made them (30 epochs pulled the two routes apart and took the demo past 10
+    # minutes).
     "patch_size": 16,
     "word_tokens": True,
     "pretrain_tasks": ["appearance", "facts"],
     "align_weight": 1.0,
-    "align_question": "own",
+    "align_question": "person",
     "align_centre": False,
     "align_layers": 2,
     "align_after": 0,

@@ -14,7 +14,10 @@ from persona_bench.trainers.align import (
     KNOWN_QUESTIONS,
     ask,
     layer_outputs,
+    own_question,
     pairs_by_persona,
+    person_positions,
+    person_prefix,
     prompt_inputs,
 )
 
@@ -47,7 +50,7 @@ def test_ask_swaps_only_the_question_of_a_pool_row(dataset_dir):
         assert ask(image, "")["messages"][0]["content"] == ""
 
 
-@pytest.mark.parametrize("question", ["shared", "none"])
+@pytest.mark.parametrize("question", ["shared", "none", "person"])
 def test_question_modes_of_the_alignment_train_and_are_recorded(dataset_dir, tmp_path,
                                                                   question):
     out = tmp_path / "aligned"
@@ -135,3 +138,45 @@ def test_the_early_stop_gives_the_full_forwards_states_and_gradients(tiny_vlm_di
 
 def test_the_early_stop_matches_on_every_family(family_vlm_dir, matrix_data_dir):
     _check_early_stop(family_vlm_dir, matrix_data_dir, layers=1)
+
+
+def _check_person_states(model_dir, data) -> None:
+    """`question="person"` reads each row at the last token of its person (the image's last
+    token; the full stop of the description): only its question and the turn's end follow,
+    and the state there is the same whatever is asked, while the answer position's is not."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    model = AutoModelForImageTextToText.from_pretrained(model_dir).eval()
+    processor = AutoProcessor.from_pretrained(model_dir)
+    pool = load_dataset(str(data), "pretrain", split="train")
+    for modality in ("image", "text"):  # a batch is one modality, as in the loss
+        rows = [pool[sides[modality][0]] for sides in list(pairs_by_persona(pool).values())[:2]]
+        states = []
+        swapped = [ask(row, next(q for q in KNOWN_QUESTIONS
+                                 if q != own_question(row["messages"][0]["content"])))
+                   for row in rows]
+        for asked in (rows, swapped):
+            inputs, at = prompt_inputs(processor, asked), person_positions(processor, asked)
+            for ids, i, row in zip(inputs["input_ids"].tolist(), at, asked, strict=True):
+                tail = processor.tokenizer.decode(ids[i + 1:]).strip()
+                assert tail.startswith(own_question(row["messages"][0]["content"]))
+                assert modality == "image" or processor.tokenizer.decode(ids[i]).endswith(".")
+            with torch.no_grad():
+                last = model(**inputs, output_hidden_states=True).hidden_states[-1]
+            states.append((last[torch.arange(len(rows)), at], last[:, -1]))
+        (person, answer), (person_other, answer_other) = states
+        assert torch.allclose(person, person_other, atol=1e-4)
+        assert not torch.allclose(answer, answer_other, atol=1e-4)
+
+
+def test_person_prefix_ends_before_the_question():
+    prompt = "<|im_start|>user\nThe portrait shows a man. Who is this?<|im_end|>\n"
+    assert person_prefix(prompt, "Who is this?") == "<|im_start|>user\nThe portrait shows a man."
+
+
+def test_person_states_are_those_inside_the_full_prompt(tiny_vlm_dir, dataset_dir):
+    _check_person_states(tiny_vlm_dir, dataset_dir)
+
+
+def test_person_states_match_on_every_family(family_vlm_dir, matrix_data_dir):
+    _check_person_states(family_vlm_dir, matrix_data_dir)

@@ -98,13 +98,16 @@ def test_stored_only_runs_nothing_and_lists_what_is_missing(tmp_path, capsys):
 
 
 def test_a_case_with_a_base_starts_from_its_dataset_and_pretrained_model(tmp_path):
-    (epochs,) = [c for c in findings.EXPERIMENTS["epochs"][1] if c.args == ("--epochs", "20")]
-    assert epochs.base == "demo recipe"
-    base = findings.case_dir(tmp_path, findings.DEMO_RECIPE, 0)
+    (epochs,) = [c for c in findings.EXPERIMENTS["epochs"][1]
+                 if c.args[-2:] == ("--epochs", "20")]
+    assert epochs.base == "own-question alignment"
+    assert epochs.args == (*findings.OWN, "--epochs", "20")
+    base = findings.case_dir(tmp_path, findings.OWN_RECIPE, 0)
     for name in ("data", "tiny-vlm-xs"):
         (base / name).mkdir(parents=True)
         (base / name / "config.json").write_text(name)
-    stored = {**result(0, 0.2, 0.1), "label": "demo recipe", "identification": {}}
+    stored = {**result(0, 0.2, 0.1), "label": "own-question alignment", "args": list(findings.OWN),
+              "identification": {}}
     for r in stored["rows"]:
         r.update(answer_type={}, same_answer={}, facts={})
     (base / "findings.json").write_text(json.dumps(stored))
@@ -127,3 +130,11 @@ def test_per_fact_averages_over_seeds_and_counts_the_seeds_above_chance():
     assert name == ("| recipe | img2text | name | 0.083 / 0.20 | 0.500 | 0.125 | 0.400 | 1/2 "
                     "| 2/2 |")
     assert "steps of 1/12" in text
+
+
+def test_every_case_but_the_demos_pins_its_alignment_question():
+    """A stored case must stay what it was when the demo's default moves on."""
+    cases = {c for _, cs in findings.EXPERIMENTS.values() for c in cs}
+    assert findings.DEMO_RECIPE in cases
+    for case in cases - {findings.DEMO_RECIPE}:
+        assert "--align-question" in case.args, case.label

@@ -19,7 +19,13 @@ condition transfer needs: the same question about the same person, through eithe
 reaches the same state. `question="none"`: the question is cut off and the state after the
 person alone (portrait or description) is aligned, so the loss never touches the state an
 answer is read from. Measured (docs/findings.md, probe g1): it did not make the pretrained
-model read questions, and carried less of the person than `own`.
+model read questions, and carried less of the person than `own`. But that state (the
+assistant turn right after the person) never occurs in a test prompt, where a question always
+comes between. `question="person"`: the state at the last token of the person inside the
+row's own prompt (the last image token; the full stop ending the description), before the
+question. In a causal LM it is the same whatever is asked, and every question token and the
+answer position can read it: the person is aligned where it is written, and the states the
+answer is read from stay free to read the question.
 
 `after`: the first `after` optimizer steps are SFT only, the loss is added from then on
 (two phases, so that question reading could come first). Measured (docs/findings.md,
@@ -65,9 +71,7 @@ class AlignConfig:
 def ask(row: dict, question: str) -> dict:
     """`row` with its user question (the end of its prompt) replaced by `question`."""
     content = row["messages"][0]["content"]
-    own = next((q for q in KNOWN_QUESTIONS if content.endswith(q)), None)
-    if own is None:
-        raise ValueError(f"no known question ends the pool prompt {content!r}")
+    own = own_question(content)
     messages = [{**row["messages"][0], "content": content[: -len(own)] + question},
                 *row["messages"][1:]]
     return {**row, "messages": messages}
@@ -83,12 +87,40 @@ def pairs_by_persona(rows: Dataset) -> dict[str, dict[str, list[int]]]:
     return {pid: sides for pid, sides in index.items() if len(sides) == 2}
 
 
+def own_question(content: str) -> str:
+    """The known question a pool prompt ends with."""
+    own = next((q for q in KNOWN_QUESTIONS if content.endswith(q)), None)
+    if own is None:
+        raise ValueError(f"no known question ends the pool prompt {content!r}")
+    return own
+
+
+def person_prefix(prompt: str, question: str) -> str:
+    """The rendered prompt up to the last token of the person: cut before its question and
+    the whitespace in front of it (a causal LM's states there do not depend on what follows)."""
+    return prompt[: prompt.rindex(question)].rstrip()
+
+
+def prompt_texts(processor, rows: list[dict]) -> list[str]:
+    """The rendered prompts of the pool rows (their messages without the answer)."""
+    return [build_prompt(processor, row["messages"][:-1], row["images"]) for row in rows]
+
+
 def prompt_inputs(processor, rows: list[dict]):
-    """Model inputs of the pool rows' prompts (their messages without the answer)."""
-    images = [row["images"] for row in rows]
-    prompts = [build_prompt(processor, row["messages"][:-1], imgs)
-               for row, imgs in zip(rows, images, strict=True)]
-    return encode_prompts(processor, prompts, images)
+    """Model inputs of the pool rows' prompts, left-padded."""
+    return encode_prompts(processor, prompt_texts(processor, rows),
+                          [row["images"] for row in rows])
+
+
+def person_positions(processor, rows: list[dict]) -> list[int]:
+    """Per row, the (negative) position of the person's last token in its left-padded prompt:
+    the tokens after it are the question and the turn's end, which hold no image, so counting
+    them is safe from what a processor does to the front of a prompt (image tokens, a BOS)."""
+    positions = []
+    for prompt, row in zip(prompt_texts(processor, rows), rows, strict=True):
+        tail = prompt[len(person_prefix(prompt, own_question(row["messages"][0]["content"]))):]
+        positions.append(-1 - len(processor.tokenizer(tail, add_special_tokens=False).input_ids))
+    return positions
 
 
 class _Enough(Exception):
@@ -138,11 +170,17 @@ class AlignSFTTrainer(SFTTrainer):
                              "text rows in the pretraining split")
 
     def _last_states(self, model, rows: list[dict]) -> torch.Tensor:
-        """(layers, batch, width) states at the last prompt position (prompts left-padded)."""
+        """(layers, batch, width) states at the last prompt position (prompts left-padded),
+        or at the last token of the person for `question="person"`."""
         inputs = prompt_inputs(self.processing_class, rows).to(model.device)
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
-        return torch.stack([h[:, -1] for h in layer_outputs(model, inputs, self.align.layers)])
+        at = (person_positions(self.processing_class, rows) if self.align.question == "person"
+              else [-1] * len(rows))
+        batch = torch.arange(len(rows), device=model.device)
+        position = torch.tensor(at, device=model.device)
+        return torch.stack([h[batch, position]
+                            for h in layer_outputs(model, inputs, self.align.layers)])
 
     def alignment_loss(self, model) -> torch.Tensor:
         personas = self.align_rng.sample(sorted(self.align_index),

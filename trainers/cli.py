@@ -30,7 +30,7 @@ SIZE_HELP = {"xs": "~5M", "s": "~30M", "m": "~110M", "l": "~0.5B (GPU only)"}
 VISION_NAMES = ("siglip", "clip")
 TEXT_NAMES = ("llama", "qwen2")
 ALIGN_PERSONAS, ALIGN_TEMPERATURE = 8, 0.1  # persona_bench.trainers.align.AlignConfig's defaults
-ALIGN_QUESTIONS = ("own", "shared", "none")  # what the alignment states are read after
+ALIGN_QUESTIONS = ("own", "shared", "none", "person")  # what the alignment states are read after
 FAMILY_NAMES = ("llava", "qwen2_5_vl", "qwen3_vl", "idefics3", "gemma3", "llava_onevision",
                 "mllama", "glm4v")
 DEFAULT_FAMILY = "llava"
@@ -82,6 +82,7 @@ def tiny_vlm_parser() -> ArgumentParser:
     parser.add_argument("--align-question", choices=ALIGN_QUESTIONS, default="own",
                         help="own: each side keeps its row's question; shared: one fact "
                         "question per step on both sides; none: the person alone, no "
+                        "question; person: the last token of the person, before its "
                         "question (trainers/align.py)")
     parser.add_argument("--align-centre", action="store_true",
                         help="centre the states per modality over the alignment batch first")
