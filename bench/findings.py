@@ -84,9 +84,10 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
         DEMO_RECIPE, OWN_RECIPE,
         Case("aligned at the person's last token, every layer",
              ("--align-question", "person", "--align-layers", "0"), ("img2text",)),
-        *(Case(f"person alignment, {n} steps",
-               ("--align-question", "person", "--pretrain-steps", str(n)), ("img2text",))
-          for n in (600, 800)),
+        Case("person alignment, 600 steps",
+             ("--align-question", "person", "--pretrain-steps", "600"), ("img2text",)),
+        Case("person alignment, 800 steps",
+             ("--align-question", "person", "--pretrain-steps", "800")),
     )),
     "tokenizer": ("Word-level answer tokens vs the plain byte-level BPE (own-question "
                   "alignment), img2text", (
