@@ -53,6 +53,8 @@ class Case:
 # The demo's alignment until the sixth session: each side's own question, read at the
 # answer position (`trainers/align.py`). Every case measured on it spells it out.
 OWN = ("--align-question", "own")
+# The demo's since: read at the person's last token, before the question.
+PERSON = ("--align-question", "person")
 # The demo's recipe before issue 14, for the "before / after" comparison.
 OLD_RECIPE = (*OWN, "--no-word-tokens", "--pretrain-tasks", "caption", "facts",
               "--pretrain-steps", "300", "--patch-size", "8", "--align-weight", "0",
@@ -83,11 +85,11 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
                "or the answer position (sessions 3-5)", (
         DEMO_RECIPE, OWN_RECIPE,
         Case("aligned at the person's last token, every layer",
-             ("--align-question", "person", "--align-layers", "0"), ("img2text",)),
+             (*PERSON, "--align-layers", "0"), ("img2text",)),
         Case("person alignment, 600 steps",
-             ("--align-question", "person", "--pretrain-steps", "600"), ("img2text",)),
+             (*PERSON, "--pretrain-steps", "600"), ("img2text",)),
         Case("person alignment, 800 steps",
-             ("--align-question", "person", "--pretrain-steps", "800")),
+             (*PERSON, "--pretrain-steps", "800")),
     )),
     "tokenizer": ("Word-level answer tokens vs the plain byte-level BPE (own-question "
                   "alignment), img2text", (

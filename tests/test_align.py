@@ -19,6 +19,7 @@ from persona_bench.trainers.align import (
     person_positions,
     person_prefix,
     prompt_inputs,
+    prompt_texts,
 )
 
 
@@ -156,7 +157,9 @@ def _check_person_states(model_dir, data) -> None:
                                  if q != own_question(row["messages"][0]["content"])))
                    for row in rows]
         for asked in (rows, swapped):
-            inputs, at = prompt_inputs(processor, asked), person_positions(processor, asked)
+            prompts = prompt_texts(processor, asked)
+            inputs = prompt_inputs(processor, asked, prompts)
+            at = person_positions(processor.tokenizer, prompts, asked)
             for ids, i, row in zip(inputs["input_ids"].tolist(), at, asked, strict=True):
                 tail = processor.tokenizer.decode(ids[i + 1:]).strip()
                 assert tail.startswith(own_question(row["messages"][0]["content"]))
@@ -174,7 +177,7 @@ def test_person_prefix_ends_before_the_question():
     assert person_prefix(prompt, "Who is this?") == "<|im_start|>user\nThe portrait shows a man."
 
 
-def test_person_states_are_those_inside_the_full_prompt(tiny_vlm_dir, dataset_dir):
+def test_person_states_do_not_depend_on_the_question(tiny_vlm_dir, dataset_dir):
     _check_person_states(tiny_vlm_dir, dataset_dir)
 
 

@@ -106,20 +106,20 @@ def prompt_texts(processor, rows: list[dict]) -> list[str]:
     return [build_prompt(processor, row["messages"][:-1], row["images"]) for row in rows]
 
 
-def prompt_inputs(processor, rows: list[dict]):
-    """Model inputs of the pool rows' prompts, left-padded."""
-    return encode_prompts(processor, prompt_texts(processor, rows),
+def prompt_inputs(processor, rows: list[dict], prompts: list[str] | None = None):
+    """Model inputs of the pool rows' prompts (`prompt_texts` unless given), left-padded."""
+    return encode_prompts(processor, prompts or prompt_texts(processor, rows),
                           [row["images"] for row in rows])
 
 
-def person_positions(processor, rows: list[dict]) -> list[int]:
+def person_positions(tokenizer, prompts: list[str], rows: list[dict]) -> list[int]:
     """Per row, the (negative) position of the person's last token in its left-padded prompt:
     the tokens after it are the question and the turn's end, which hold no image, so counting
     them is safe from what a processor does to the front of a prompt (image tokens, a BOS)."""
     positions = []
-    for prompt, row in zip(prompt_texts(processor, rows), rows, strict=True):
+    for prompt, row in zip(prompts, rows, strict=True):
         tail = prompt[len(person_prefix(prompt, own_question(row["messages"][0]["content"]))):]
-        positions.append(-1 - len(processor.tokenizer(tail, add_special_tokens=False).input_ids))
+        positions.append(-1 - len(tokenizer(tail, add_special_tokens=False).input_ids))
     return positions
 
 
@@ -172,11 +172,12 @@ class AlignSFTTrainer(SFTTrainer):
     def _last_states(self, model, rows: list[dict]) -> torch.Tensor:
         """(layers, batch, width) states at the last prompt position (prompts left-padded),
         or at the last token of the person for `question="person"`."""
-        inputs = prompt_inputs(self.processing_class, rows).to(model.device)
+        prompts = prompt_texts(self.processing_class, rows)
+        inputs = prompt_inputs(self.processing_class, rows, prompts).to(model.device)
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
-        at = (person_positions(self.processing_class, rows) if self.align.question == "person"
-              else [-1] * len(rows))
+        at = (person_positions(self.processing_class.tokenizer, prompts, rows)
+              if self.align.question == "person" else [-1] * len(rows))
         batch = torch.arange(len(rows), device=model.device)
         position = torch.tensor(at, device=model.device)
         return torch.stack([h[batch, position]
