@@ -52,9 +52,12 @@ class Case:
 # Earlier recipes spell out every flag that has changed since, so they stay what they were.
 # The demo's alignment until the sixth session: each side's own question, read at the
 # answer position (`trainers/align.py`). Every case measured on it spells it out.
-OWN = ("--align-question", "own")
-# The demo's since: read at the person's last token, before the question.
+# Every case before the seventh session ran 400 alignment steps (the demo's then).
+OWN = ("--align-question", "own", "--pretrain-steps", "400")
+# The demo's since: read at the person's last token, before the question (400 steps until
+# the seventh session, 800 since).
 PERSON = ("--align-question", "person")
+PERSON_400 = (*PERSON, "--pretrain-steps", "400")
 # The demo's recipe before issue 14, for the "before / after" comparison.
 OLD_RECIPE = (*OWN, "--no-word-tokens", "--pretrain-tasks", "caption", "facts",
               "--pretrain-steps", "300", "--patch-size", "8", "--align-weight", "0",
@@ -64,7 +67,7 @@ FIRST_RECIPE = (*OWN, "--no-word-tokens", "--align-layers", "0", "--epochs", "30
 # The alternative of the second issue-14 session: one shared question per alignment step,
 # centred states; the fine-tune trains the upper half of the LM only, at a higher rate.
 SHARED = ("--no-word-tokens", "--align-layers", "0", "--align-question", "shared",
-          "--align-centre")
+          "--align-centre", "--pretrain-steps", "400")
 UPPER = (*SHARED, "--train-args=--train_projector false --freeze_lm_layers 2 "
          "--learning_rate 3e-3")
 DEMO_RECIPE = Case("demo recipe")
@@ -85,11 +88,10 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
                "or the answer position (sessions 3-5)", (
         DEMO_RECIPE, OWN_RECIPE,
         Case("aligned at the person's last token, every layer",
-             (*PERSON, "--align-layers", "0"), ("img2text",)),
+             (*PERSON_400, "--align-layers", "0"), ("img2text",)),
+        Case("person alignment, 400 steps (the demo of the sixth session)", PERSON_400),
         Case("person alignment, 600 steps",
              (*PERSON, "--pretrain-steps", "600"), ("img2text",)),
-        Case("person alignment, 800 steps",
-             (*PERSON, "--pretrain-steps", "800")),
     )),
     "tokenizer": ("Word-level answer tokens vs the plain byte-level BPE (own-question "
                   "alignment), img2text", (

@@ -45,10 +45,10 @@ from dataclasses import dataclass
 import torch
 from datasets import Dataset
 from torch.nn import functional as F
-from trl import SFTTrainer
 
 from persona_bench.persona_gen.vocab import APPEARANCE_QUESTIONS, QUESTIONS
 from persona_bench.prompting import build_prompt, encode_prompts
+from persona_bench.trainers.modality_split import SplitSFTTrainer
 
 # Every question a pool row can end with, longest first (a suffix match finds the whole one).
 KNOWN_QUESTIONS = sorted({q for qs in QUESTIONS.values() for q in qs}
@@ -154,8 +154,8 @@ def layer_outputs(model, inputs, layers: int) -> list[torch.Tensor]:
     return outputs
 
 
-class AlignSFTTrainer(SFTTrainer):
-    """`SFTTrainer` whose training loss adds `AlignConfig.weight` x the alignment loss."""
+class AlignSFTTrainer(SplitSFTTrainer):
+    """`SplitSFTTrainer` whose training loss adds `AlignConfig.weight` x the alignment loss."""
 
     def __init__(self, *args, align_rows: Dataset, align: AlignConfig, seed: int = 0,
                  **kwargs) -> None:

@@ -42,6 +42,7 @@ from persona_bench.experiments import AUGMENT_CONFIGS, CONFIGS
 from persona_bench.families import family_of
 from persona_bench.progress import is_logged
 from persona_bench.trainers import checkpoints, parts, record
+from persona_bench.trainers.answer_loss import project_answer_positions_on_cpu
 from persona_bench.trainers.loading import as_prompt_completion, load_rows, load_vlm
 
 
@@ -309,6 +310,7 @@ def prepare(script_args: PersonaScriptArguments, training_args: PersonaSFTConfig
     push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False  # pushed at the end
 
     extra = trainer_kwargs(rows) if trainer_kwargs else {}
+    project_answer_positions_on_cpu()
     trainer = trainer_class(model=model, args=training_args,
                             train_dataset=as_prompt_completion(rows), processing_class=processor,
                             peft_config=peft_config, **extra)

@@ -236,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
 
     init_dir = args.out.with_name(f".{args.out.name}.init")
     save(model, processor, init_dir, spec, overwrite=True)
-    trainer = {}
+    from persona_bench.trainers.modality_split import SplitSFTTrainer
+
+    trainer = {"trainer_class": SplitSFTTrainer}  # the pool mixes image and text rows
     if args.align_weight:
         from persona_bench.trainers.align import AlignSFTTrainer
 
