@@ -305,9 +305,10 @@ DEMO = {
     "pretrain_personas": 100,
     "image_size": 64,
     "variants": 5,
-    # 800 alignment steps: exact-match target recall above chance in 5 of 6 runs over 3 seeds
-    # (400: 1 of 6); in 10 minutes since the training steps compute the answer positions only
-    # and split mixed batches by modality (trainers/answer_loss.py, modality_split.py).
+    # 800 alignment steps: exact-match target recall above chance in 11 of 12 runs (3 seeds x
+    # 2 directions, twice; 400 steps: 1 of 6), docs/findings.md; within 10 minutes since the
+    # SFT loss projects the answer positions only and mixed batches run split by modality
+    # (trainers/answer_loss.py, trainers/modality_split.py).
     "pretrain_steps": 800,
     # Issue 14 recipe (docs/findings.md): word-level tokens for answers, 16 image tokens,
     # pool questions on appearance and facts in both modalities plus the cross-modal

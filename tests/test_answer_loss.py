@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 import trl.trainer.utils as trl_utils
-from trl.kernels import chunked_logprob
 from datasets import load_dataset
+from trl.kernels import chunked_logprob
 from trl.trainer.utils import add_fused_lm_head
 
 from persona_bench.trainers.align import prompt_texts
