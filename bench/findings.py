@@ -125,8 +125,10 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
         *(own(f"{n:g} fine-tune epochs", "--epochs", f"{n:g}", base=OWN_RECIPE.label)
           for n in (DEMO["epochs"] / 2, DEMO["epochs"] * 2)),
     )),
-    "size": ("Transfer vs model size (own-question alignment), img2text", (
-        OWN_RECIPE, own("s (~30M)", "--size", "s"))),
+    "size": ("Transfer vs model size, img2text: the own-question alignment (400 steps) and "
+             "the demo recipe (800 steps)", (
+        OWN_RECIPE, own("s (~30M)", "--size", "s"),
+        DEMO_RECIPE, Case("s (~30M), demo recipe", ("--size", "s"), ("img2text",)))),
 }
 # Experiments whose section also breaks target recall down per fact.
 PER_FACT = ("recipe",)

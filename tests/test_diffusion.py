@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -107,9 +108,14 @@ def test_renders_pngs_of_the_job_size_deterministically(renderer, tiny_pipeline)
         img = Image.open(io.BytesIO(png))
         assert img.format == "PNG" and img.mode == "RGB" and img.size == (j.size, j.size)
     assert first[0] != first[1]  # another variant, another image
+    assert list(renderer.render(jobs)) == first  # same jobs and batches, same bytes
+    # Alone, the job gets the same noise; the pixels match to rounding (a CPU's matrix kernels
+    # may block a batch of one differently from a batch of two: bytes are not promised).
     again = DiffusersRenderer(model=tiny_pipeline, steps=2, batch_size=3, device="cpu")
-    assert list(again.render(jobs[:1])) == first[:1]  # same seed, same bytes
-    assert list(renderer.render(jobs)) == first
+    (alone,) = again.render(jobs[:1])
+    pixels = [np.asarray(Image.open(io.BytesIO(png)), dtype=np.int16) for png in (alone, first[0])]
+    other = np.asarray(Image.open(io.BytesIO(first[1])), dtype=np.int16)
+    assert np.abs(pixels[0] - pixels[1]).max() <= 2 < np.abs(pixels[1] - other).max()
 
 
 def test_get_renderer_passes_the_options(tiny_pipeline):
