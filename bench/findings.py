@@ -58,6 +58,7 @@ OWN = ("--align-question", "own", "--pretrain-steps", "400")
 # the seventh session, 800 since).
 PERSON = ("--align-question", "person")
 PERSON_400 = (*PERSON, "--pretrain-steps", "400")
+PERSON_800 = (*PERSON, "--pretrain-steps", "800")  # the demo's since the seventh session
 # The demo's recipe before issue 14, for the "before / after" comparison.
 OLD_RECIPE = (*OWN, "--no-word-tokens", "--pretrain-tasks", "caption", "facts",
               "--pretrain-steps", "300", "--patch-size", "8", "--align-weight", "0",
@@ -128,7 +129,7 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
     "size": ("Transfer vs model size, img2text: the own-question alignment (400 steps) and "
              "the demo recipe (800 steps)", (
         OWN_RECIPE, own("s (~30M)", "--size", "s"),
-        DEMO_RECIPE, Case("s (~30M), demo recipe", ("--size", "s"), ("img2text",)))),
+        DEMO_RECIPE, Case("s (~30M), demo recipe", (*PERSON_800, "--size", "s"), ("img2text",)))),
 }
 # Experiments whose section also breaks target recall down per fact.
 PER_FACT = ("recipe",)

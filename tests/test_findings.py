@@ -132,9 +132,10 @@ def test_per_fact_averages_over_seeds_and_counts_the_seeds_above_chance():
     assert "steps of 1/12" in text
 
 
-def test_every_case_but_the_demos_pins_its_alignment_question():
+def test_every_case_but_the_demos_pins_its_alignment_question_and_budget():
     """A stored case must stay what it was when the demo's default moves on."""
     cases = {c for _, cs in findings.EXPERIMENTS.values() for c in cs}
     assert findings.DEMO_RECIPE in cases
     for case in cases - {findings.DEMO_RECIPE}:
         assert "--align-question" in case.args, case.label
+        assert "--pretrain-steps" in case.args, case.label
