@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         for _repeat, on in itertools.product(range(args.repeats), variants):
             with switched(on):
                 stages = {"pretraining (alignment loss)": pretrain(data, work / "m", args.steps)}
-                for config in () if "cut after person" in on else ("img2text", "text2img"):
+                for config in () if "split by modality" in on else ("img2text", "text2img"):
                     stages[f"{config} fine-tune"] = finetune(work / "m", data, config,
                                                              work / config, args.steps)
             for stage, (seconds, loss) in stages.items():
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         none = statistics.median(times[(stage, frozenset())])
         for on in variants:
             if (stage, on) not in times:
-                continue  # the fine-tunes have no alignment loss
+                continue  # the fine-tunes are one modality: nothing to split
             seconds = statistics.median(times[(stage, on)])
             print(f"| {stage} | {' + '.join(sorted(on)) or 'none'} | {seconds:.1f} | "
                   f"{none / seconds:.2f}x | {losses[(stage, on)]:.4f} |")
