@@ -445,12 +445,16 @@ def per_fact(results: list[dict]) -> str:
 BEGIN, END = "<!-- findings.py tables: begin -->", "<!-- findings.py tables: end -->"
 
 
-def write_tables(path: Path, text: str) -> None:
-    """Replace the tables between the BEGIN/END markers of `path` (the whole file if none)."""
+def write_tables(path: Path, text: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the tables between the begin/end markers of `path`; a file without them
+    keeps its text and gets the marked tables appended."""
     old = path.read_text() if path.is_file() else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        text = f"{head}{BEGIN}\n{text}{END}{rest.split(END, 1)[1]}"
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        text = f"{head}{begin}\n{text}{end}{rest.split(end, 1)[1]}"
+    else:
+        sep = "\n" if old else ""
+        text = f"{old}{sep}{begin}\n{text}{end}\n"
     write_text_atomic(path, text)
 
 

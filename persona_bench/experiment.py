@@ -26,7 +26,7 @@ from typing import Any
 
 from persona_bench.argparsing import ArgumentParser
 from persona_bench.atomic import write_bytes_atomic, write_text_atomic
-from persona_bench.checks import positive_int
+from persona_bench.checks import non_negative_int, positive_int
 from persona_bench.contracts import RESULTS_SCHEMA
 from persona_bench.errors import UserError
 from persona_bench.experiments import EXPERIMENTS, Arm, Experiment, get_experiment
@@ -34,6 +34,11 @@ from persona_bench.experiments.base import load
 from persona_bench.pipeline import Steps, evaluate
 
 RESULTS, TABLE, PLOT = "results.json", "table.md", "plot.png"
+
+
+def training_seeds(args: argparse.Namespace) -> range:
+    """The training seeds of one run: `--seeds` of them from `--first-seed`."""
+    return range(args.first_seed, args.first_seed + args.seeds)
 
 
 def experiment_parser() -> argparse.ArgumentParser:
@@ -48,7 +53,10 @@ def experiment_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", required=True, help="dataset folder or Hub id")
     parser.add_argument("--out", required=True, help="experiment folder (resumable)")
     parser.add_argument("--seeds", type=positive_int("--seeds"), default=1,
-                        help="training seeds 0..N-1 per config")
+                        help="training seeds per config: FIRST..FIRST+N-1 (--first-seed)")
+    parser.add_argument("--first-seed", type=non_negative_int("--first-seed"), default=0,
+                        help="first training seed (default 0); pass the seed --model was "
+                        "pretrained and the dataset generated with, to repeat the demo's run")
     parser.add_argument("--configs", nargs="+", metavar="CONFIG_OR_ARM",
                         help="only the arms of these configs (or these arms) (default: all)")
     parser.add_argument("--augment-ratio", type=float, default=0.5,
@@ -371,7 +379,7 @@ def run_experiment(args: argparse.Namespace, command: str) -> Path:
             base = root / "base" / config
             steps(f"{config}: evaluate base model", finished_results(base) is not None,
                   partial(evaluate, args.model, args.data, config, base, args))
-    seeded = [SeededArm(arm, seed) for seed in range(args.seeds) for arm in arms]
+    seeded = [SeededArm(arm, seed) for seed in training_seeds(args) for arm in arms]
     entries = [arm_entry(s, run_arm(args, s, steps), experiment.headline) for s in seeded]
     for s, entry in zip(seeded, entries, strict=True):
         change = change_vs_none(args, s, arms)

@@ -46,7 +46,7 @@ from persona_bench.contracts import (
     read_train_record,
 )
 from persona_bench.errors import UserError
-from persona_bench.experiment import fmt_cell, mean_sd, png_bytes
+from persona_bench.experiment import fmt_cell, mean_sd, png_bytes, training_seeds
 from persona_bench.experiments import get_experiment
 from persona_bench.experiments.unlearn import (
     DATA,
@@ -350,7 +350,7 @@ def run_unlearn_experiment(args: argparse.Namespace, command: str) -> Path:
     check_has_config(dataset, config_name(args.forget))
     root, steps = Path(args.out), Steps()
     entries = []
-    for seed in range(args.seeds):
+    for seed in training_seeds(args):
         plan = Plan(root, seed, args.method, args.forget, args.forget_modality,
                     " ".join(shlex.split(args.unlearn_args)))
         entries.append(score_models(args, plan, train_steps(args, plan, steps)))

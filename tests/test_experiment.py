@@ -77,13 +77,18 @@ def test_a_second_run_resumes_without_redoing_a_step(multihop_run, capsys):
     assert before == after
 
 
-def test_transfer_runs_through_the_same_command(tiny_vlm_dir, dataset_dir, tmp_path):
+def test_transfer_runs_through_the_same_command_from_a_first_seed(tiny_vlm_dir, dataset_dir,
+                                                                  tmp_path):
     out = tmp_path / "transfer"
     assert main(["experiment", "transfer", "--model", str(tiny_vlm_dir), "--data",
                  str(dataset_dir), "--out", str(out), "--configs", "text2img", "--limit", "4",
-                 "--no-base-eval", "--no-likelihood", "--train-args", TRAIN]) == 0
+                 "--first-seed", "2", "--no-base-eval", "--no-likelihood",
+                 "--train-args", TRAIN]) == 0
     (arm,) = json.loads((out / RESULTS).read_text())["arms"]
     assert arm["config"] == "text2img" and set(arm["tasks"]) == {"source", "target", "seen"}
+    assert arm["seed"] == 2  # the seed a model pretrained with seed 2 was given by the demo
+    record = json.loads((out / "seed2" / "text2img" / "model" / "persona_train.json").read_text())
+    assert record["seed"] == 2
     assert all(_in_range(v) for v in arm["headline"].values())
 
 

@@ -139,3 +139,13 @@ def test_every_case_but_the_demos_pins_its_alignment_question_and_budget():
     for case in cases - {findings.DEMO_RECIPE}:
         assert "--align-question" in case.args, case.label
         assert "--pretrain-steps" in case.args, case.label
+
+
+def test_write_tables_replaces_between_markers_and_appends_without(tmp_path):
+    doc = tmp_path / "findings.md"
+    doc.write_text("# Findings\n\nprose\n")
+    findings.write_tables(doc, "table 1\n", "<!-- b -->", "<!-- e -->")
+    assert doc.read_text() == "# Findings\n\nprose\n\n<!-- b -->\ntable 1\n<!-- e -->\n"
+    doc.write_text(doc.read_text() + "after\n")
+    findings.write_tables(doc, "table 2\n", "<!-- b -->", "<!-- e -->")
+    assert doc.read_text() == "# Findings\n\nprose\n\n<!-- b -->\ntable 2\n<!-- e -->\nafter\n"
