@@ -32,6 +32,7 @@ from findings import DEMO_RECIPE, case_dir, run_case, write_tables
 
 from persona_bench.atomic import write_text_atomic
 from persona_bench.cli import main as persona_bench
+from persona_bench.contracts import MODALITIES
 from persona_bench.experiment import RESULTS, mean_sd
 from persona_bench.pipeline import DEMO
 
@@ -97,18 +98,24 @@ MULTIHOP_KEYS = {"untrained composed": "base_target", "composed, trained": "sour
 
 
 def unlearn_rows(results: dict[str, Any]) -> dict[str, Row]:
+    """Before / after recall of the forget personas in each modality beside the level of
+    personas never trained (holdout), the forgetting, the cross-modal gaps, retain damage."""
     (entry,) = results["seeds"]
-    m, other = results["forget_modality"], {"image": "text", "text": "image"}
+    m = results["forget_modality"]
     before, after = entry["models"]["before"]["metrics"], entry["models"]["unlearned"]["metrics"]
-    row = {"chance": {"value": entry["models"]["before"]["chance"]},
-           f"before: forget {m}": before.get(f"forget_{m}"),
-           f"before: forget {other[m]}": before.get(f"forget_{other[m]}"),
-           **_cells(after, {"forgetting image": "forgetting_image",
-                            "forgetting text": "forgetting_text",
-                            "exact gap": f"unlearn_gap_{m}",
-                            "lik. gap": f"likelihood_unlearn_gap_{m}",
-                            "retain drop image": "retain_drop_image",
-                            "retain drop text": "retain_drop_text"})}
+    row = {"chance": {"value": entry["models"]["before"]["chance"]}}
+    for x in MODALITIES:
+        row |= {f"holdout {x}": before.get(f"holdout_{x}"),
+                f"forget {x}: before": before.get(f"forget_{x}"),
+                f"forget {x}: after": after.get(f"forget_{x}")}
+    row |= _cells(after, {"forgetting image": "forgetting_image",
+                          "forgetting text": "forgetting_text",
+                          "exact gap": f"unlearn_gap_{m}",
+                          "lik. forgetting image": "likelihood_forgetting_image",
+                          "lik. forgetting text": "likelihood_forgetting_text",
+                          "lik. gap": f"likelihood_unlearn_gap_{m}",
+                          "retain drop image": "retain_drop_image",
+                          "retain drop text": "retain_drop_text"})
     rate = shlex.split(results["unlearn_args"])
     rate = rate[rate.index("--learning_rate") + 1] if "--learning_rate" in rate else "default"
     return {f"{results['method']} ({rate}) through {m}": row}
@@ -134,12 +141,15 @@ SCENARIOS = {s.name: s for s in (
                                                "--train-args", fine_tune(15),
                                                "--unlearn-args", "--num_train_epochs 5 "
                                                f"--learning_rate {lr} --save_strategy no"))
-                   for lr in UNLEARN_RATES for m in ("image", "text")),
+                   for lr in UNLEARN_RATES for m in MODALITIES),
              unlearn_rows,
-             ("chance", "before: forget image", "before: forget text", "forgetting image",
-              "forgetting text", "exact gap", "lik. gap", "retain drop image",
-              "retain drop text"),
-             ("forgetting image", "forgetting text", "exact gap", "lik. gap")),
+             ("chance", *(f"{c} {x}{w}" for x in MODALITIES
+                          for c, w in (("holdout", ""), ("forget", ": before"),
+                                       ("forget", ": after"))),
+              "forgetting image", "forgetting text", "exact gap", "lik. forgetting image",
+              "lik. forgetting text", "lik. gap", "retain drop image", "retain drop text"),
+             ("forgetting image", "forgetting text", "exact gap", "lik. forgetting image",
+              "lik. forgetting text", "lik. gap")),
 )}
 
 
@@ -213,6 +223,8 @@ def over_seeds_cell(cells: list[Interval | None], signed: bool) -> str:
     values = [c["value"] for c in cells if c and c.get("value") is not None]
     if not values:
         return "–"
+    if len(set(values)) == 1 and not signed:  # the same in every seed (chance)
+        return f"{values[0]:.3f}"
     stats = mean_sd(values)
     text = f"{stats['mean']:.3f}" + (f" ± {stats['sd']:.3f}" if stats["sd"] is not None else "")
     if signed:

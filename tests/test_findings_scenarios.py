@@ -78,6 +78,7 @@ def test_over_seeds_counts_intervals_on_each_side_of_zero():
     assert scenarios.over_seeds_cell(cells, signed=True) == "0.033 ± 0.153 (1↑ 1↓ of 3)"
     assert scenarios.over_seeds_cell(cells, signed=False) == "0.033 ± 0.153"
     assert scenarios.over_seeds_cell([None], signed=True) == "–"
+    assert scenarios.over_seeds_cell([{"value": 0.083}] * 3, signed=False) == "0.083"
 
 
 def test_unlearn_rows_read_the_gap_of_the_unlearned_modality():
@@ -95,4 +96,4 @@ def test_unlearn_rows_read_the_gap_of_the_unlearned_modality():
     (label, row), = scenarios.unlearn_rows(results).items()
     assert label == "grad_diff (1e-3) through image"
     assert row["exact gap"]["value"] == 0.2 and row["lik. gap"]["value"] == 0.5
-    assert row["before: forget text"]["value"] == 0.5 and row["chance"] == {"value": 0.04}
+    assert row["forget text: before"]["value"] == 0.5 and row["chance"] == {"value": 0.04}
