@@ -30,7 +30,7 @@ test: install $(CHROMIUM)
 
 # docs/findings.md's verdict runs (issue 14): the demo recipe and the seed paper's other
 # findings on it (augmentation, multi-hop, unlearning), 3 seeds each, then both blocks of
-# tables from every stored run. About 75 minutes on 2 idle CPU cores; resumable.
+# tables from every stored run. About 100 minutes on 2 idle CPU cores; resumable.
 FINDINGS_OUT ?= findings_out
 FINDINGS_EXPERIMENTS := recipe person tokenizer alignment epochs first upper size
 findings: install
