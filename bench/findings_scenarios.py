@@ -33,7 +33,7 @@ from findings import DEMO_RECIPE, case_dir, run_case, write_tables
 from persona_bench.atomic import write_text_atomic
 from persona_bench.cli import main as persona_bench
 from persona_bench.contracts import MODALITIES
-from persona_bench.experiment import RESULTS, mean_sd
+from persona_bench.experiment import RESULTS, fmt_cell, mean_sd
 from persona_bench.pipeline import DEMO
 
 
@@ -202,20 +202,13 @@ def stored_rows(out: Path, scenario: Scenario, seed: int) -> dict[str, Row] | No
     return rows
 
 
-def fmt(cell: Interval | None) -> str:
-    if not cell or cell.get("value") is None:
-        return "–"
-    if cell.get("low") is None:
-        return f"{cell['value']:.3f}"
-    return f"{cell['value']:.3f} [{cell['low']:.3f}, {cell['high']:.3f}]"
-
-
 def per_seed_table(scenario: Scenario, by_seed: dict[int, dict[str, Row]]) -> str:
     head = "| row | seed | " + " | ".join(scenario.columns) + " |"
     lines = [head, "|" + "---|" * (2 + len(scenario.columns))]
     for seed, rows in by_seed.items():
-        lines += [f"| {label} | {seed} | " + " | ".join(fmt(row.get(c)) for c in scenario.columns)
-                  + " |" for label, row in rows.items()]
+        lines += [f"| {label} | {seed} | "
+                  + " | ".join(fmt_cell(row.get(c)) for c in scenario.columns) + " |"
+                  for label, row in rows.items()]
     return "\n".join(lines)
 
 
