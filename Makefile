@@ -29,16 +29,14 @@ test: install $(CHROMIUM)
 	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 # docs/findings.md's verdict runs (issue 14): the demo recipe and the seed paper's other
-# findings on it (augmentation, multi-hop, unlearning), 3 seeds each, then both blocks of
-# tables from every stored run. About 100 minutes on 2 idle CPU cores; resumable.
+# findings on it (augmentation, multi-hop, unlearning), 3 seeds each; each rewrites only its
+# own tables. About 100 minutes on 2 idle CPU cores; resumable.
 FINDINGS_OUT ?= findings_out
-FINDINGS_EXPERIMENTS := recipe person tokenizer alignment epochs first upper size
 findings: install
-	$(BIN)/python bench/findings.py --out $(FINDINGS_OUT) --only recipe --seeds 0 1 2
+	$(BIN)/python bench/findings.py --out $(FINDINGS_OUT) --only recipe --seeds 0 1 2 \
+		--write docs/findings.md
 	$(BIN)/python bench/findings_scenarios.py --out $(FINDINGS_OUT) --seeds 0 1 2 \
 		--write docs/findings.md
-	$(BIN)/python bench/findings.py --out $(FINDINGS_OUT) --only $(FINDINGS_EXPERIMENTS) \
-		--seeds 0 1 2 --stored-only --write docs/findings.md
 
 # Refresh the lock on purpose: resolve pyproject.toml's ranges (+ tools/lock-pins.txt) anew.
 LOCK_PINS ?= tools/lock-pins.txt

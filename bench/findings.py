@@ -81,6 +81,12 @@ def own(label: str, *args: str, directions: tuple[str, ...] = ("img2text",),
     return Case(label, (*OWN, *args), directions, base)
 
 
+def demo_case(label: str, *args: str, directions: tuple[str, ...] = ("img2text",),
+              base: str = "") -> Case:
+    """A case measured on the demo recipe of the seventh session on: `args` on top of it."""
+    return Case(label, (*PERSON_800, *args), directions, base)
+
+
 # Experiments by name: the table they fill, and their cases (registration, not branches).
 # A case shared by two experiments (same label) is run once.
 EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
@@ -126,10 +132,25 @@ EXPERIMENTS: dict[str, tuple[str, tuple[Case, ...]]] = {
         *(own(f"{n:g} fine-tune epochs", "--epochs", f"{n:g}", base=OWN_RECIPE.label)
           for n in (DEMO["epochs"] / 2, DEMO["epochs"] * 2)),
     )),
-    "size": ("Transfer vs model size, img2text: the own-question alignment (400 steps) and "
-             "the demo recipe (800 steps)", (
-        OWN_RECIPE, own("s (~30M)", "--size", "s"),
-        DEMO_RECIPE, Case("s (~30M), demo recipe", (*PERSON_800, "--size", "s"), ("img2text",)))),
+    "size": ("Transfer vs model size (own-question alignment, 400 steps), img2text", (
+        OWN_RECIPE, own("s (~30M)", "--size", "s"))),
+    # The same questions on the demo recipe (800 steps), 3 seeds each.
+    "size-demo": ("Transfer vs model size on the demo recipe (800 steps), img2text", (
+        DEMO_RECIPE, demo_case("s (~30M), demo recipe", "--size", "s"),
+        demo_case("m (~110M), demo recipe", "--size", "m"))),
+    "epochs-demo": ("Transfer vs fine-tune epochs on the demo recipe (800 steps; the same "
+                    "pretrained model per seed), both directions", (
+        DEMO_RECIPE,
+        *(demo_case(f"{n:g} fine-tune epochs, demo recipe", "--epochs", f"{n:g}",
+                    directions=DIRECTIONS, base=DEMO_RECIPE.label)
+          for n in (DEMO["epochs"] / 2, DEMO["epochs"] * 2)))),
+    "tokenizer-demo": ("Word-level answer tokens vs the plain byte-level BPE on the demo "
+                       "recipe (800 steps), img2text", (
+        DEMO_RECIPE, demo_case("plain byte-level BPE, demo recipe", "--no-word-tokens"))),
+    "steps-demo": ("Alignment budget beyond the demo's 800 steps (person alignment), "
+                   "img2text", (
+        DEMO_RECIPE, Case("person alignment, 1600 steps", (*PERSON, "--pretrain-steps", "1600"),
+                          ("img2text",)))),
 }
 # Experiments whose section also breaks target recall down per fact.
 PER_FACT = ("recipe",)
@@ -442,10 +463,14 @@ def per_fact(results: list[dict]) -> str:
             f"in steps of 1/{personas}):\n\n" + "\n".join(lines))
 
 
-BEGIN, END = "<!-- findings.py tables: begin -->", "<!-- findings.py tables: end -->"
+def markers(experiment: str) -> tuple[str, str]:
+    """The comments around one experiment's tables in docs/findings.md: `--write` replaces
+    only the experiments it ran, so a sweep of one never touches another's tables."""
+    return (f"<!-- findings.py {experiment} tables: begin -->",
+            f"<!-- findings.py {experiment} tables: end -->")
 
 
-def write_tables(path: Path, text: str, begin: str = BEGIN, end: str = END) -> None:
+def write_tables(path: Path, text: str, begin: str, end: str) -> None:
     """Replace the tables between the begin/end markers of `path`; a file without them
     keeps its text and gets the marked tables appended."""
     old = path.read_text() if path.is_file() else ""
@@ -473,7 +498,6 @@ def main(argv: list[str] | None = None) -> int:
                         "list the cases and seeds not run under each table")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    sections = []
     for name in args.only:
         title, cases = EXPERIMENTS[name]
         chosen = [c for c in cases if not args.cases or any(k in c.label for k in args.cases)]
@@ -485,12 +509,11 @@ def main(argv: list[str] | None = None) -> int:
         parts = (table(results), over_seeds(results), asymmetry(results),
                  per_fact(results) if name in PER_FACT and results else "",
                  not_run if missing else "")
-        sections.append(f"### {title}\n\n" + "\n\n".join(p for p in parts if p))
+        section = f"### {title}\n\n" + "\n\n".join(p for p in parts if p) + "\n"
         write_text_atomic(out / f"{name}.json", json.dumps(results, indent=2) + "\n")
-    text = "\n\n".join(sections) + "\n"
-    print(text)
-    if args.write:
-        write_tables(Path(args.write), text)
+        print(section)
+        if args.write:
+            write_tables(Path(args.write), section, *markers(name))
     return 0
 
 

@@ -149,3 +149,18 @@ def test_write_tables_replaces_between_markers_and_appends_without(tmp_path):
     doc.write_text(doc.read_text() + "after\n")
     findings.write_tables(doc, "table 2\n", "<!-- b -->", "<!-- e -->")
     assert doc.read_text() == "# Findings\n\nprose\n\n<!-- b -->\ntable 2\n<!-- e -->\nafter\n"
+
+
+def test_write_puts_each_experiment_between_its_own_markers(tmp_path):
+    """A sweep of one experiment rewrites its own tables and leaves another's alone."""
+    doc = tmp_path / "findings.md"
+    other_begin, other_end = findings.markers("recipe")
+    doc.write_text(f"# Findings\n\n{other_begin}\nkept\n{other_end}\n")
+    assert findings.main(["--out", str(tmp_path / "out"), "--only", "steps-demo",
+                          "--stored-only", "--write", str(doc)]) == 0
+    text = doc.read_text()
+    begin, end = findings.markers("steps-demo")
+    assert f"{other_begin}\nkept\n{other_end}\n" in text
+    block = text.split(begin, 1)[1].split(end, 1)[0]
+    assert "### Alignment budget beyond the demo's 800 steps" in block
+    assert "Not run: demo recipe (seed 0), person alignment, 1600 steps (seed 0)." in block
